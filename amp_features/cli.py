@@ -1,0 +1,88 @@
+"""``amp-features``: the command line. Each area registers its own subcommands.
+
+Every failure exits non-zero with one line on stderr: ``amp-features: error: <reason>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from amp_features import __version__
+from amp_features.errors import AmpFeaturesError
+from amp_features.logs import configure_logging
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+# Modules that add subcommands; each defines ``register(subparsers)``.
+COMMAND_MODULES = (
+    "amp_features.cli_core",
+    "amp_features.generate.commands",
+    "amp_features.pipeline.commands",
+    "amp_features.export.commands",
+    "amp_features.quality.commands",
+)
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse prints the whole usage on a bad flag; we print one line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def spark_from_args(args: argparse.Namespace) -> SparkSession:
+    """Build the session from the global --master/--conf flags (only the CLI does this)."""
+    from amp_features.session import build_session, parse_conf_pairs
+
+    return build_session(
+        f"amp-features {args.command}",
+        master=args.master,
+        conf=parse_conf_pairs(args.conf),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(
+        prog="amp-features",
+        description="Daily batch features for the Amp show recommender (Spark + Delta).",
+    )
+    parser.add_argument("--version", action="version", version=f"amp-features {__version__}")
+    parser.add_argument("--master", help="Spark master URL (default: local, or spark-submit's)")
+    parser.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting; repeat for more (also AMP_SPARK_CONF)",
+    )
+    parser.add_argument("--log-level", default=None, help="INFO (default), DEBUG, WARNING")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    handler: Callable[[argparse.Namespace], Any] = args.handler
+    try:
+        code = handler(args)
+    except AmpFeaturesError as exc:
+        print(f"amp-features: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("amp-features: error: interrupted", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

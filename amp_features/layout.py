@@ -1,0 +1,73 @@
+"""Where things live: the lake's four raw tables and the warehouse's tables.
+
+Paths are plain strings joined with ``/`` so that local folders and ``s3a://`` URIs work alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def join(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *parts])
+
+
+@dataclass(frozen=True)
+class Lake:
+    """The lake root holding ``playback``, ``engagement``, ``shows`` and ``users``."""
+
+    root: str
+
+    def table(self, name: str) -> str:
+        return join(self.root, name)
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """The offline store and the pipeline's own state, all Delta tables under one root."""
+
+    root: str
+
+    # -- outputs -----------------------------------------------------------------------------
+    def feature_table(self, group: str) -> str:
+        """One Delta table per feature group, partitioned by ``as_of``."""
+        return join(self.root, "features", group)
+
+    @property
+    def show_attributes(self) -> str:
+        """Each show's creator_id and topic as used for an as_of (partitioned by ``as_of``)."""
+        return join(self.root, "features", "show_attributes")
+
+    # -- validation ----------------------------------------------------------------------------
+    def quarantine(self, table: str) -> str:
+        """Invalid raw rows with the rule they broke, partitioned by ``dt``."""
+        return join(self.root, "quarantine", table)
+
+    @property
+    def input_counts(self) -> str:
+        """Per (table, dt): rows read, kept, duplicates dropped, quarantined."""
+        return join(self.root, "metrics", "input_counts")
+
+    @property
+    def runs(self) -> str:
+        """One row per pipeline stage run: as_of, mode, stage, rows, seconds."""
+        return join(self.root, "metrics", "runs")
+
+    # -- incremental state ---------------------------------------------------------------------
+    def tile(self, name: str) -> str:
+        """Daily state built from one dt of valid events, partitioned by ``dt``."""
+        return join(self.root, "state", "tiles", name)
+
+    @property
+    def tile_log(self) -> str:
+        """Which raw input version each (table, dt) tile was built from."""
+        return join(self.root, "state", "tile_log")
+
+    def window_state(self, name: str) -> str:
+        """The 60-day window state carried from one as_of to the next, partitioned by ``as_of``."""
+        return join(self.root, "state", "window", name)
+
+    # -- quality -------------------------------------------------------------------------------
+    @property
+    def quality(self) -> str:
+        return join(self.root, "quality")

@@ -1,0 +1,1 @@
+"""amp_features.serve"""

@@ -1,0 +1,42 @@
+"""Shared fixtures: one session-scoped SparkSession (local[2], UTC, Delta, UI off)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Keep Airflow (imported by DAG tests) off the user's home, and quiet.
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="amp-airflow-")
+os.environ.setdefault("AIRFLOW_HOME", _AIRFLOW_HOME)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+
+
+@pytest.fixture(scope="session")
+def spark_warehouse() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="amp-spark-warehouse-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spark(spark_warehouse: Path) -> Iterator[object]:
+    from amp_features.session import build_session
+
+    session = build_session(
+        "amp-features-tests",
+        for_tests=True,
+        conf={"spark.sql.warehouse.dir": str(spark_warehouse)},
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture()
+def tmp_dir(tmp_path: Path) -> Path:
+    return tmp_path
