@@ -13,6 +13,7 @@ resources come from spark-submit and are left alone.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
@@ -43,6 +44,10 @@ LOCAL_CONF: dict[str, str] = {
     "spark.default.parallelism": "4",
     "spark.driver.memory": "4g",
     "spark.sql.autoBroadcastJoinThreshold": str(64 * 1024 * 1024),
+    # Python workers run this interpreter (the venv), not whatever python3 is first on PATH, so
+    # executor-side code (e.g. the online export) sees the same packages as the driver.
+    "spark.pyspark.python": sys.executable,
+    "spark.pyspark.driver.python": sys.executable,
 }
 
 TEST_CONF: dict[str, str] = {

@@ -1,1 +1,1 @@
-"""amp_features.offline"""
+"""Write: the Delta offline store (feature tables, quarantine, metrics, pipeline state)."""

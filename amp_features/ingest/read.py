@@ -1,0 +1,129 @@
+"""Reading the lake: Delta or Parquet, checked against the contract's columns and types."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import DataType, IntegerType, LongType, ShortType
+
+from amp_features.contract import RAW_TABLES, RawTable
+from amp_features.errors import BrokenTableError, InputSchemaError
+from amp_features.layout import Lake
+
+# Integer widths that are safe to widen to the contract's bigint.
+_WIDENABLE: dict[DataType, tuple[DataType, ...]] = {LongType(): (IntegerType(), ShortType())}
+NO_FILES = "no-files"  # the fingerprint of a dt with no partition at all
+_DT_IN_PATH = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
+
+
+def is_delta(spark: SparkSession, path: str) -> bool:
+    """A folder with a ``_delta_log/`` is Delta, otherwise Parquet (contract section 1)."""
+    from delta.tables import DeltaTable
+
+    return bool(DeltaTable.isDeltaTable(spark, path))
+
+
+def _load(spark: SparkSession, path: str, table: RawTable) -> DataFrame:
+    try:
+        if is_delta(spark, path):
+            return spark.read.format("delta").load(path)
+        return spark.read.option("basePath", path).parquet(path)
+    except Exception as exc:  # Spark raises AnalysisException subclasses for missing paths
+        if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+            raise InputSchemaError(f"table {table.name}: not found at {path}") from exc
+        raise
+
+
+def conform(df: DataFrame, table: RawTable) -> DataFrame:
+    """Check required columns and types, then select exactly the contract's columns.
+
+    Extra columns are ignored. A missing column or an incompatible type is an error naming the
+    table and the column.
+    """
+    present = {f.name: f.dataType for f in df.schema.fields}
+    missing = [c for c in table.columns if c not in present]
+    if missing:
+        raise InputSchemaError(
+            f"table {table.name}: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)}"
+        )
+    cols = []
+    for field in table.schema.fields:
+        actual = present[field.name]
+        if actual == field.dataType:
+            cols.append(F.col(field.name))
+        elif actual in _WIDENABLE.get(field.dataType, ()):
+            cols.append(F.col(field.name).cast(field.dataType).alias(field.name))
+        else:
+            raise InputSchemaError(
+                f"table {table.name}: column {field.name} has type {actual.simpleString()}, "
+                f"the contract says {field.dataType.simpleString()}"
+            )
+    return df.select(*cols)
+
+
+def read_raw(spark: SparkSession, lake: str, name: str) -> DataFrame:
+    """One raw table with exactly the contract's columns (Delta or Parquet)."""
+    table = RAW_TABLES[name]
+    return conform(_load(spark, Lake(lake).table(name), table), table)
+
+
+def read_window(
+    spark: SparkSession, lake: str, name: str, first: dt.date, last: dt.date
+) -> DataFrame:
+    """A fact table restricted to ``dt`` in [first, last] (partition pruning)."""
+    return read_raw(spark, lake, name).where(F.col("dt").between(F.lit(first), F.lit(last)))
+
+
+def check_unique_key(df: DataFrame, table: RawTable) -> None:
+    """A dimension with a repeated key is a broken table (contract section 1)."""
+    dupes = df.groupBy(table.key).count().where(F.col("count") > 1)
+    # small: at most 3 example keys for the message
+    examples = dupes.orderBy(F.col("count").desc(), table.key).limit(3).collect()
+    if examples:
+        total = dupes.count()
+        shown = ", ".join(f"{r[table.key]!r} x{r['count']}" for r in examples)
+        raise BrokenTableError(
+            f"table {table.name}: key {table.key} is repeated for {total} value(s), e.g. {shown}"
+        )
+
+
+def partition_fingerprints(
+    spark: SparkSession, lake: str, name: str, dates: Iterable[dt.date]
+) -> dict[dt.date, str]:
+    """A fingerprint of each ``dt`` partition's files, from metadata only (no data scan).
+
+    Delta and Spark-written Parquet files are immutable and uniquely named, so the set of file
+    names under ``dt=...`` changes exactly when the partition's content changes.
+    """
+    dates = sorted(set(dates))
+    if not dates:
+        return {}
+    df = read_window(spark, lake, name, dates[0], dates[-1])
+    files: dict[dt.date, list[str]] = {d: [] for d in dates}
+    for path in df.inputFiles():  # small: one entry per file of the window
+        match = _DT_IN_PATH.search(path)
+        if match:
+            day = dt.date.fromisoformat(match.group(1))
+            if day in files:
+                files[day].append(path.rsplit("/", 1)[-1])
+    return {
+        d: hashlib.sha1("\n".join(sorted(names)).encode()).hexdigest()[:16] if names else NO_FILES
+        for d, names in files.items()
+    }
+
+
+def table_version(spark: SparkSession, lake: str, name: str) -> int | None:
+    """The Delta version of a raw table (None for Parquet), recorded with each daily state."""
+    path = Lake(lake).table(name)
+    if not is_delta(spark, path):
+        return None
+    from delta.tables import DeltaTable
+
+    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
+    return None if row is None else int(row["version"])

@@ -1,0 +1,147 @@
+"""Small Delta tables the engine keeps about itself: which raw files each daily state was built
+from, which daily states each window state was built from, and which as-of dates are complete.
+
+They are tiny (one row per day or per as-of date), so reading them whole into the driver is fine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    DateType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+from amp_features.layout import Warehouse, join
+from amp_features.offline.delta import delete_where, read_table, upsert
+
+TILE_LOG_SCHEMA = StructType(
+    [
+        StructField("source", StringType(), False),
+        StructField("dt", DateType(), False),
+        StructField("fingerprint", StringType(), False),
+        StructField("source_version", LongType(), True),
+        StructField("build_id", StringType(), False),
+        StructField("run_id", StringType(), False),
+    ]
+)
+
+WINDOW_LOG_SCHEMA = StructType(
+    [
+        StructField("as_of", DateType(), False),
+        StructField("tiles", MapType(StringType(), StringType()), False),
+        StructField("run_id", StringType(), False),
+    ]
+)
+
+COMMIT_SCHEMA = StructType(
+    [
+        StructField("as_of", DateType(), False),
+        StructField("run_id", StringType(), False),
+        StructField("mode", StringType(), False),
+        StructField("rows", MapType(StringType(), LongType()), False),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class TileBuild:
+    fingerprint: str
+    build_id: str
+    source_version: int | None
+
+
+def tile_key(source: str, day: dt.date) -> str:
+    return f"{source}|{day.isoformat()}"
+
+
+def read_tile_log(
+    spark: SparkSession, warehouse: str, first: dt.date, last: dt.date
+) -> dict[str, TileBuild]:
+    """``source|dt`` -> the build that is current for that day."""
+    df = read_table(spark, Warehouse(warehouse).tile_log)
+    if df is None:
+        return {}
+    rows = df.where(F.col("dt").between(F.lit(first), F.lit(last))).collect()  # small: <= days
+    return {
+        tile_key(r["source"], r["dt"]): TileBuild(
+            r["fingerprint"], r["build_id"], r["source_version"]
+        )
+        for r in rows
+    }
+
+
+def write_tile_log(
+    spark: SparkSession,
+    warehouse: str,
+    source: str,
+    builds: Mapping[dt.date, TileBuild],
+    run_id: str,
+) -> None:
+    rows = [
+        (source, day, b.fingerprint, b.source_version, b.build_id, run_id)
+        for day, b in sorted(builds.items())
+    ]
+    df = spark.createDataFrame(rows, TILE_LOG_SCHEMA)
+    upsert(spark, df, Warehouse(warehouse).tile_log, ["source", "dt"])
+
+
+def window_log_path(warehouse: str) -> str:
+    return join(Warehouse(warehouse).root, "state", "window_log")
+
+
+def read_window_tiles(spark: SparkSession, warehouse: str, as_of: dt.date) -> dict[str, str] | None:
+    """The tile builds the window state of ``as_of`` was made from, or None if there is none."""
+    df = read_table(spark, window_log_path(warehouse))
+    if df is None:
+        return None
+    row = df.where(F.col("as_of") == F.lit(as_of)).select("tiles").first()
+    return None if row is None else dict(row["tiles"])
+
+
+def write_window_log(
+    spark: SparkSession, warehouse: str, as_of: dt.date, tiles: Mapping[str, str], run_id: str
+) -> None:
+    df = spark.createDataFrame([(as_of, dict(tiles), run_id)], WINDOW_LOG_SCHEMA)
+    upsert(spark, df, window_log_path(warehouse), ["as_of"])
+
+
+def commits_path(warehouse: str) -> str:
+    return join(Warehouse(warehouse).root, "features", "_commits")
+
+
+def write_commit(
+    spark: SparkSession,
+    warehouse: str,
+    as_of: dt.date,
+    run_id: str,
+    mode: str,
+    rows: Mapping[str, int],
+) -> None:
+    """Written last: an as-of date is complete only once its commit row exists."""
+    df = spark.createDataFrame([(as_of, run_id, mode, dict(rows))], COMMIT_SCHEMA)
+    upsert(spark, df, commits_path(warehouse), ["as_of"])
+
+
+def remove_commit(spark: SparkSession, warehouse: str, as_of: dt.date) -> None:
+    delete_where(spark, commits_path(warehouse), f"as_of = '{as_of.isoformat()}'")
+
+
+def committed_dates(spark: SparkSession, warehouse: str) -> dict[dt.date, dict[str, int]]:
+    df = read_table(spark, commits_path(warehouse))
+    if df is None:
+        return {}
+    return {r["as_of"]: dict(r["rows"]) for r in df.select("as_of", "rows").collect()}  # small
+
+
+def tiles_token(builds: Mapping[str, TileBuild], keys: Iterable[str]) -> dict[str, str]:
+    return {k: builds[k].build_id for k in keys if k in builds}

@@ -1,0 +1,68 @@
+"""The 60-day window state, as pure transforms.
+
+The window state of as-of D holds, per tile key, the sum of its tiles over [D-59, D] (only keys
+with activity in the window) and, for (user, show) pairs, the last dt with a play. It is built
+either by summing the window's 60 tiles (``rebase``) or, much cheaper, from the state of D-1 by
+adding tile D and subtracting tile D-60 (``carry``). Every measure is an integer, so both give
+identical rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from amp_features.contract import window_bounds
+from amp_features.tiles.daily import TILES
+
+# The measure that is positive exactly when a key has activity in the window.
+ALIVE = {"user_show": "plays", "user_day": "active_days", "engagement": "events"}
+TRACKS_LAST_DT = {"user_show"}
+
+
+def state_columns(name: str) -> list[str]:
+    keys, measures = TILES[name]
+    return [*keys, *measures, *(["last_dt"] if name in TRACKS_LAST_DT else [])]
+
+
+def _sum_by_key(name: str, parts: DataFrame) -> DataFrame:
+    keys, measures = TILES[name]
+    aggs: list[Column] = [F.sum(m).alias(m) for m in measures]
+    if name in TRACKS_LAST_DT:
+        aggs.append(F.max("last_dt").alias("last_dt"))
+    summed = parts.groupBy(*keys).agg(*aggs)
+    return summed.where(F.col(ALIVE[name]) > 0).select(
+        *keys,
+        *(F.col(m).cast(parts.schema[m].dataType).alias(m) for m in measures),
+        *(["last_dt"] if name in TRACKS_LAST_DT else []),
+    )
+
+
+def _as_state_rows(name: str, tile: DataFrame, sign: int) -> DataFrame:
+    """Tile rows shaped like state rows; sign -1 turns a leaving day into a subtraction."""
+    keys, measures = TILES[name]
+    cols: list[Column] = [F.col(k) for k in keys]
+    cols += [(F.col(m) * F.lit(sign)).cast(tile.schema[m].dataType).alias(m) for m in measures]
+    if name in TRACKS_LAST_DT:
+        # A leaving day never sets last_dt: if the pair is still alive, its last play is later.
+        cols.append((F.col("dt") if sign > 0 else F.lit(None).cast("date")).alias("last_dt"))
+    return tile.select(*cols)
+
+
+def rebase(name: str, tiles: DataFrame, as_of: dt.date) -> DataFrame:
+    """The window state of ``as_of`` from the tiles of its 60 days (other days are ignored)."""
+    first, last = window_bounds(as_of)
+    in_window = tiles.where(F.col("dt").between(F.lit(first), F.lit(last)))
+    return _sum_by_key(name, _as_state_rows(name, in_window, +1))
+
+
+def carry(name: str, previous: DataFrame, entering: DataFrame, leaving: DataFrame) -> DataFrame:
+    """The window state of D from the state of D-1, the tile of D and the tile of D-60."""
+    parts = (
+        previous.select(*state_columns(name))
+        .unionByName(_as_state_rows(name, entering, +1))
+        .unionByName(_as_state_rows(name, leaving, -1))
+    )
+    return _sum_by_key(name, parts)
