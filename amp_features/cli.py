@@ -81,6 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("amp-features: error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # Spark and I/O errors: one line here, the traceback at DEBUG
+        import logging
+
+        logging.getLogger("amp_features").debug("traceback", exc_info=True)
+        first = (str(exc).strip().splitlines() or [""])[0][:500]
+        print(f"amp-features: error: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1
     return int(code or 0)
 
 

@@ -48,6 +48,9 @@ LOCAL_CONF: dict[str, str] = {
     # executor-side code (e.g. the online export) sees the same packages as the driver.
     "spark.pyspark.python": sys.executable,
     "spark.pyspark.driver.python": sys.executable,
+    # In-process Spark talks to itself only: stay on loopback.
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
 }
 
 TEST_CONF: dict[str, str] = {
