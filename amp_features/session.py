@@ -112,7 +112,17 @@ def build_session(
     conf: Mapping[str, str] | None = None,
     for_tests: bool = False,
 ) -> SparkSession:
-    """Create (or return) the SparkSession with UTC, Delta and small-machine defaults."""
+    """Create the SparkSession with UTC, Delta and small-machine defaults.
+
+    If a session is already active (a notebook, a test, a job that built one), it is returned
+    with only the explicitly passed ``conf`` applied, so that defaults never clobber the
+    settings its owner chose.
+    """
+    existing = SparkSession.getActiveSession()
+    if existing is not None:
+        for key, value in (conf or {}).items():
+            existing.conf.set(key, value)
+        return existing
     builder = SparkSession.builder.appName(app_name)
     master = master or os.environ.get("AMP_SPARK_MASTER")
     if master:
