@@ -123,6 +123,10 @@ def build_session(
         for key, value in (conf or {}).items():
             existing.conf.set(key, value)
         return existing
+    if not under_spark_submit():
+        # PySpark starts its Python workers from PYSPARK_PYTHON (the conf alone is not read for
+        # an in-process session); without it they may run a python3 lacking this venv's packages.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
     master = master or os.environ.get("AMP_SPARK_MASTER")
     if master:

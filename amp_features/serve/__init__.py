@@ -1,1 +1,5 @@
-"""amp_features.serve"""
+"""amp_features.serve: ranking vectors offline (``vector``) and online (``OnlineStore``)."""
+
+from amp_features.serve.store import OnlineStore
+
+__all__ = ["OnlineStore"]

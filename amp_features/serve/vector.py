@@ -43,8 +43,8 @@ def ranking_vectors(
     attrs = show_attributes.select(
         *by,
         "show_id",
-        F.col("creator_id").alias("show_creator_id"),
-        F.col("topic").alias("show_topic"),
+        F.nullif(F.col("creator_id"), F.lit("")).alias("show_creator_id"),
+        F.nullif(F.col("topic"), F.lit("")).alias("show_topic"),
     )
     out = pairs.join(attrs, on=[*by, "show_id"], how="left")
 

@@ -1,0 +1,207 @@
+"""Test data and helpers of the online-store tests (imported by ``conftest.py`` and the tests).
+
+The tiny warehouse holds two as_of snapshots written by hand in the offline store's layout (five
+feature tables and show_attributes, Delta, partitioned by as_of). Its rows cover the cases of
+section 5 of the contract: users and shows without rows, orphan shows (features but no
+attributes), shows with a null or empty creator/topic, a creator without a row, topics that need
+JSON escaping, doubles that need every digit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REDIS_SERVER = shutil.which("redis-server")
+D1 = dt.date(2026, 1, 20)
+D2 = dt.date(2026, 1, 21)
+MUSICA = 'música "en vivo"\\n'  # quotes, a backslash and non-ASCII: JSON escaping
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """A redis-server on 127.0.0.1 in its own folder; ``stop`` saves, ``start`` reloads."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = _free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def url(self, prefix: str) -> str:
+        return f"redis://127.0.0.1:{self.port}/0?prefix={prefix}"
+
+    def start(self) -> None:
+        if REDIS_SERVER is None:
+            raise RuntimeError("redis-server not found: run scripts/bootstrap.sh --with-redis")
+        self.proc = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", str(self.folder), "--dbfilename", "dump.rdb", "--save", "",
+             "--appendonly", "no", "--logfile", str(self.folder / "redis.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        import redis
+
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                redis.Redis(port=self.port, socket_connect_timeout=1).ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"redis-server did not start on port {self.port}") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SHUTDOWN SAVE: the data survives to the next ``start``, like a persistent store."""
+        if self.proc is None:
+            return
+        import redis
+
+        with contextlib.suppress(redis.RedisError):  # a successful SHUTDOWN drops the line
+            redis.Redis(port=self.port, socket_connect_timeout=1).shutdown(save=True)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+# -- the tiny warehouse --------------------------------------------------------------------------
+
+ATTRIBUTES = [  # show_id, creator_id, topic
+    ("s1", "c1", "rock"),
+    ("s2", "c2", "jazz"),
+    ("s3", None, "rock"),  # unknown creator
+    ("s4", "", ""),  # empty creator and topic: unknown
+    ("s5", "c1", "news"),  # no show row
+    ("s6", "c3", "jazz"),  # creator without a creator row
+    ("s7", "c2", MUSICA),
+]
+
+
+def _rows(day: dt.date) -> dict[str, list[tuple[Any, ...]]]:
+    bump = 0 if day == D1 else 100  # D2 differs from D1 in every user row
+    return {
+        "user": [
+            ("u1", 12 + bump, 95.25, 3, 7, 4, 3, 2, 1, 0, 2, 14, 430),
+            ("u2", 0 + bump, 0.0, 0, 0, 0, 0, 1, 2, 0, None, None, None),
+            ("u5", 1 + bump, 1 / 3, 0, 1, 1, 1, 0, 0, 0, 59, 23, 5),
+        ],
+        "show": [
+            ("s1", 40, 12, 3, 7.5),
+            ("s2", 5, 5, 0, 2 / 3),
+            ("s3", 9, 2, 1, 11.1),
+            ("s4", 0, 0, 2, None),  # liked, never played
+            ("s7", 1, 1, 0, 1e-7),
+            ("s9", 2, 1, 0, 0.5),  # orphan: not in shows
+        ],
+        "creator": [("c1", 45, 2), ("c2", 6, 0), ("c7", 0, 3)],  # c7: followed, no shows
+        "user_topic": [
+            ("u1", "rock", 0.7, True),
+            ("u1", "jazz", 0.1 + 0.2, False),
+            ("u1", "news", 0.0, True),
+            ("u1", MUSICA, 0.123456789012345, False),
+            ("u2", "jazz", 1.0, False),
+            ("u3", "rock", 0.0, True),  # declared only: no user row
+        ],
+        "user_creator": [
+            ("u1", "c1", 0.6),
+            ("u1", "c2", 0.4),
+            ("u2", "c2", 1.0),
+            ("u3", "c7", 0.0),
+        ],
+    }
+
+
+USERS = ["u1", "u2", "u3", "u4", "u5"]  # u4 has no row anywhere
+SHOWS = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s9", "s404"]  # s404: nowhere
+
+
+def vector_schema() -> str:
+    """The schema of the offline join's output for (user_id, show_id) pairs."""
+    from amp_features.registry import FEATURES
+
+    return ", ".join(
+        ["user_id string", "show_id string", *(f"{f.name} {f.dtype}" for f in FEATURES)]
+    )
+
+
+def write_tiny_warehouse(spark: Any, root: str) -> None:
+    """Both snapshots, in the offline store's layout."""
+    from amp_features.layout import Warehouse
+    from amp_features.registry import GROUPS, REGISTRY, table_columns
+
+    wh = Warehouse(root)
+    for group in GROUPS:
+        ddl = ", ".join(
+            f"{c} " + ("date" if c == "as_of" else REGISTRY[c].dtype if c in REGISTRY else "string")
+            for c in table_columns(group)
+        )
+        rows = [(*r, day) for day in (D1, D2) for r in _rows(day)[group]]
+        df = spark.createDataFrame(rows, ddl)
+        df.write.format("delta").partitionBy("as_of").save(wh.feature_table(group))
+    attrs = [(*a, day) for day in (D1, D2) for a in ATTRIBUTES]
+    spark.createDataFrame(
+        attrs, "show_id string, creator_id string, topic string, as_of date"
+    ).write.format("delta").partitionBy("as_of").save(wh.show_attributes)
+
+
+@dataclass
+class TinyWarehouse:
+    root: str
+    spark: Any
+
+    def offline_vectors(self, day: dt.date, users: list[str], shows: list[str]) -> Any:
+        """The lead's offline join for every (user, show) pair, as the reference."""
+        from pyspark.sql import functions as F
+
+        from amp_features.layout import Warehouse
+        from amp_features.registry import GROUPS, vector_columns
+        from amp_features.serve.vector import ranking_vectors
+
+        wh = Warehouse(self.root)
+
+        def read(path: str) -> Any:
+            return self.spark.read.format("delta").load(path).where(F.col("as_of") == day)
+
+        pairs = self.spark.createDataFrame(
+            [(u, s) for u in users for s in shows], "user_id string, show_id string"
+        )
+        groups = {g: read(wh.feature_table(g)) for g in GROUPS}
+        out = ranking_vectors(pairs, groups, read(wh.show_attributes))
+        return out.select("user_id", "show_id", *vector_columns())
+
+    def online_vectors(self, url: str, users: list[str], shows: list[str]) -> Any:
+        """The online store's vectors for the same pairs, as a frame with the same schema."""
+        from amp_features.serve import OnlineStore
+
+        with OnlineStore.from_url(url) as store:
+            rows = [
+                (u, s, *v)
+                for u in users
+                for s, v in zip(shows, store.ranking_vectors(u, shows), strict=True)
+            ]
+        return self.spark.createDataFrame(rows, vector_schema())
+
+    def assert_online_matches(self, url: str, day: dt.date) -> None:
+        """Every pair of USERS x SHOWS reads back online as the offline join computes it."""
+        from chispa import assert_df_equality
+
+        online = self.online_vectors(url, USERS, SHOWS)
+        offline = self.offline_vectors(day, USERS, SHOWS)
+        assert_df_equality(online, offline, ignore_row_order=True, ignore_nullable=True)
