@@ -22,6 +22,11 @@ def register(sub: Any) -> None:
         "--warehouse", required=True, help="warehouse root (Delta tables are written here)"
     )
     p.add_argument("--mode", choices=["incremental", "full"], default="incremental")
+    p.add_argument(
+        "--skip-validation",
+        action="store_true",
+        help="do not run the input/output quality suites (the export gate will then refuse)",
+    )
     p.set_defaults(handler=_run)
 
     p = sub.add_parser(
@@ -49,8 +54,21 @@ def _run(args: argparse.Namespace) -> int:
 
     as_of = parse_date(args.as_of)
     spark = spark_from_args(args)
+    if not args.skip_validation:
+        from amp_features.quality import validate_inputs
+
+        # Raises QualityGateError (exit 1) on a broken table, before anything is written.
+        validate_inputs(spark, args.lake, args.warehouse, as_of)
     result = run_features(spark, args.lake, args.warehouse, as_of, mode=args.mode)
     _print_result(result)
+    if not args.skip_validation:
+        from amp_features.quality import validate_outputs
+
+        quality = validate_outputs(spark, args.warehouse, as_of)
+        print(quality.summary())
+        print(f"quality report: {quality.report}")
+        if not quality.success:
+            return 1
     return 0
 
 
@@ -72,6 +90,11 @@ def _demo(args: argparse.Namespace) -> int:
     log.info("demo: generating a lake of %d users over %d days in %s", args.users, args.days, lake)
     generate_lake(spark, lake, users=args.users, days=args.days, end_date=end, seed=args.seed)
     result = run_features(spark, lake, warehouse, end)
+    from amp_features.quality import assert_publishable, validate_outputs
+
+    quality = validate_outputs(spark, warehouse, end)
+    print(f"quality:    {'passed' if quality.success else 'FAILED'} ({quality.report})")
+    assert_publishable(spark, warehouse, end)
     report = publish(spark, warehouse, end, online)
     print(f"lake:       {lake}")
     print(f"warehouse:  {warehouse}")
