@@ -27,7 +27,7 @@ def test_example_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     client = NotebookClient(
         notebook,
         kernel_name="python3",
-        timeout=900,  # per cell; the lake and the three pipeline runs are one cell
+        timeout=900,  # per cell; the lake and the two pipeline runs are one cell
         resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()
