@@ -1,0 +1,116 @@
+"""``spark-submit jobs/backfill.py`` over 3 days in local mode, with a crash and a resume."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import JOBS, spark_submit
+
+pytestmark = pytest.mark.slow
+
+DATES = [dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)]
+BACKFILL = JOBS / "backfill.py"
+
+# Runs jobs/backfill.py with the driver killed (os._exit, no cleanup) as the rollup of one date
+# starts: the closest a test gets to a lost machine.
+CRASHING_WRAPPER = """
+import os, runpy, sys
+import amp_features.orchestration.stages as stages
+
+real_run_stage = stages.run_stage
+
+def run_stage(spark, stage, as_of, *args, **kwargs):
+    if stage == "rollup" and str(as_of) == os.environ["AMP_TEST_CRASH_AT"]:
+        with open(os.environ["AMP_TEST_CRASH_MARK"], "w") as mark:
+            mark.write(str(as_of))
+        os._exit(3)
+    return real_run_stage(spark, stage, as_of, *args, **kwargs)
+
+stages.run_stage = run_stage
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@dataclass
+class LocalBackfill:
+    lake: str
+    warehouse: str
+    crashed: subprocess.CompletedProcess[str]
+    resumed: subprocess.CompletedProcess[str]
+    crash_mark: Path
+    # as_of -> run_id of its commit row, right after the crash
+    commits_after_crash: dict[dt.date, str]
+
+    def args(self, *extra: str) -> list[str]:
+        return [
+            "--start", str(DATES[0]), "--end", str(DATES[-1]),
+            "--lake", self.lake, "--warehouse", self.warehouse, *extra,
+        ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def local_backfill(
+    tiny_lake: str, tmp_path_factory: pytest.TempPathFactory, spark: object
+) -> LocalBackfill:
+    work = tmp_path_factory.mktemp("backfill")
+    wrapper = work / "crash_then_run.py"
+    wrapper.write_text(CRASHING_WRAPPER)
+    run = LocalBackfill(tiny_lake, str(work / "warehouse"), None, None, work / "crashed", {})  # type: ignore[arg-type]
+    run.crashed = spark_submit(
+        wrapper,
+        [str(BACKFILL), *run.args()],
+        env={"AMP_TEST_CRASH_AT": str(DATES[1]), "AMP_TEST_CRASH_MARK": str(run.crash_mark)},
+    )
+    run.commits_after_crash = commit_run_ids(spark, run.warehouse)
+    run.resumed = spark_submit(BACKFILL, run.args())
+    return run
+
+
+def commit_run_ids(spark: object, warehouse: str) -> dict[dt.date, str]:
+    """as_of -> run_id of its commit row (a date is complete once that row exists)."""
+    path = f"{warehouse}/features/_commits"
+    df = spark.read.format("delta").load(path)  # type: ignore[attr-defined]
+    return {r["as_of"]: r["run_id"] for r in df.select("as_of", "run_id").collect()}
+
+
+def test_local_spark_submit_backfill_resumes_after_a_crash(
+    local_backfill: LocalBackfill, spark: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from amp_features.layout import Warehouse
+    from amp_features.pipeline.api import completed_dates
+    from amp_features.registry import GROUPS
+
+    # (The driver's log lines are not asserted on: spark-submit may exit before it has copied
+    # a killed driver's output, so the warehouse itself is the evidence.)
+    crashed, resumed = local_backfill.crashed, local_backfill.resumed
+    assert crashed.returncode != 0
+    assert local_backfill.crash_mark.read_text() == "2026-03-02"
+    # The crash came after the first date was complete and before the second was.
+    assert set(local_backfill.commits_after_crash) == {DATES[0]}
+    assert resumed.returncode == 0, resumed.stderr[-5000:]
+
+    warehouse = local_backfill.warehouse
+    assert completed_dates(spark, warehouse) >= set(DATES)  # type: ignore[arg-type]
+    # The rerun skipped the date finished before the crash (same commit) and did the other two.
+    commits = commit_run_ids(spark, warehouse)
+    assert commits[DATES[0]] == local_backfill.commits_after_crash[DATES[0]]
+    assert {DATES[1], DATES[2]} <= set(commits)
+    for group in GROUPS:
+        df = spark.read.format("delta").load(Warehouse(warehouse).feature_table(group))  # type: ignore[attr-defined]
+        days = {r["as_of"] for r in df.select("as_of").distinct().collect()}
+        assert days == set(DATES), group
+
+    # A dry run now plans nothing (in this process, reusing the test session).
+    spec = importlib.util.spec_from_file_location("job_backfill", BACKFILL)
+    assert spec is not None and spec.loader is not None
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    capsys.readouterr()
+    job.run(local_backfill.args("--dry-run"))
+    assert "0 to roll up, 3 already complete" in capsys.readouterr().out
