@@ -82,12 +82,26 @@ def _sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def upsert(spark: SparkSession, df: DataFrame, path: str, keys: Sequence[str]) -> None:
+def upsert(
+    spark: SparkSession,
+    df: DataFrame,
+    path: str,
+    keys: Sequence[str],
+    *,
+    where: str | None = None,
+) -> None:
     """Insert-or-replace small bookkeeping rows by key, in one Delta commit.
 
-    The rows' keys are read back to the driver (bookkeeping frames are a handful of rows) and
-    turned into a ``replaceWhere`` predicate: one overwrite commit is much cheaper than a MERGE.
+    ``where`` is the predicate covering the rows' keys; without it the keys are read back to the
+    driver (bookkeeping frames are a handful of rows). One ``replaceWhere`` overwrite commit is
+    much cheaper than a MERGE.
     """
+    if where is not None:
+        writer = df.write.format("delta").mode("overwrite")
+        if table_exists(spark, path):
+            writer = writer.option("replaceWhere", where)
+        writer.save(path)
+        return
     rows = df.select(*keys).distinct().collect()  # small: bookkeeping keys of one run
     if not rows:
         return

@@ -46,6 +46,7 @@ from amp_features.logs import StageRecord, StageTimer, log
 from amp_features.offline.delta import (
     delete_where,
     last_commit_rows,
+    partition_predicate,
     read_table,
     replace_partitions,
     upsert,
@@ -159,7 +160,13 @@ def _validated(
         table = counts
         if zeros:
             table = table.unionByName(spark.createDataFrame(zeros, counts.schema))
-        upsert(spark, table.withColumn("run_id", F.lit(run_id)), wh.input_counts, ["table", "dt"])
+        upsert(
+            spark,
+            table.withColumn("run_id", F.lit(run_id)),
+            wh.input_counts,
+            ["table", "dt"],
+            where=f"table = '{source}' AND {partition_predicate('dt', days)}",
+        )
         quarantined = sum(r["rows_quarantined"] for r in rows.values())
         duplicates = sum(r["duplicates_dropped"] for r in rows.values())
         log.info(
@@ -412,7 +419,13 @@ RUNS_SCHEMA = StructType(
 )
 
 
-def _write_runs(spark: SparkSession, warehouse: str, records: list[tuple]) -> None:  # type: ignore[type-arg]
+def _write_runs(
+    spark: SparkSession,
+    warehouse: str,
+    as_of: dt.date,
+    run_id: str,
+    records: list[tuple],  # type: ignore[type-arg]
+) -> None:
     df = spark.createDataFrame(records, RUNS_SCHEMA).select(
         F.to_date("as_of").alias("as_of"),
         "run_id",
@@ -425,7 +438,13 @@ def _write_runs(spark: SparkSession, warehouse: str, records: list[tuple]) -> No
             )
         ).alias("rows"),
     )
-    upsert(spark, df, Warehouse(warehouse).runs, ["as_of", "run_id", "stage"])
+    upsert(
+        spark,
+        df,
+        Warehouse(warehouse).runs,
+        ["as_of", "run_id", "stage"],
+        where=f"as_of = '{as_of.isoformat()}' AND run_id = '{run_id}'",
+    )
 
 
 def _record_stages(spark: SparkSession, warehouse: str, result: RunResult) -> None:
@@ -439,7 +458,7 @@ def _record_stages(spark: SparkSession, warehouse: str, result: RunResult) -> No
         )
         for s in result.stages
     ]
-    _write_runs(spark, warehouse, records)
+    _write_runs(spark, warehouse, result.as_of, result.run_id, records)
 
 
 def record_metrics(
@@ -472,6 +491,8 @@ def record_metrics(
     _write_runs(
         spark,
         warehouse,
+        day,
+        run_id or "summary",
         [
             (
                 day.isoformat(),

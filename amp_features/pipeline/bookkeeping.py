@@ -22,7 +22,7 @@ from pyspark.sql.types import (
 )
 
 from amp_features.layout import Warehouse, join
-from amp_features.offline.delta import delete_where, read_table, upsert
+from amp_features.offline.delta import delete_where, partition_predicate, read_table, upsert
 
 TILE_LOG_SCHEMA = StructType(
     [
@@ -92,7 +92,8 @@ def write_tile_log(
         for day, b in sorted(builds.items())
     ]
     df = spark.createDataFrame(rows, TILE_LOG_SCHEMA)
-    upsert(spark, df, Warehouse(warehouse).tile_log, ["source", "dt"])
+    where = f"source = '{source}' AND {partition_predicate('dt', list(builds))}"
+    upsert(spark, df, Warehouse(warehouse).tile_log, ["source", "dt"], where=where)
 
 
 def window_log_path(warehouse: str) -> str:
@@ -112,7 +113,13 @@ def write_window_log(
     spark: SparkSession, warehouse: str, as_of: dt.date, tiles: Mapping[str, str], run_id: str
 ) -> None:
     df = spark.createDataFrame([(as_of, dict(tiles), run_id)], WINDOW_LOG_SCHEMA)
-    upsert(spark, df, window_log_path(warehouse), ["as_of"])
+    upsert(
+        spark,
+        df,
+        window_log_path(warehouse),
+        ["as_of"],
+        where=partition_predicate("as_of", [as_of]),
+    )
 
 
 def commits_path(warehouse: str) -> str:
@@ -129,7 +136,9 @@ def write_commit(
 ) -> None:
     """Written last: an as-of date is complete only once its commit row exists."""
     df = spark.createDataFrame([(as_of, run_id, mode, dict(rows))], COMMIT_SCHEMA)
-    upsert(spark, df, commits_path(warehouse), ["as_of"])
+    upsert(
+        spark, df, commits_path(warehouse), ["as_of"], where=partition_predicate("as_of", [as_of])
+    )
 
 
 def remove_commit(spark: SparkSession, warehouse: str, as_of: dt.date) -> None:
