@@ -105,6 +105,16 @@ def session_conf(
     return merged
 
 
+def _spark_submit_settings() -> set[str]:
+    """Keys spark-submit already set (its --conf), read from the JVM it launched."""
+    if not under_spark_submit():
+        return set()
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # connects to spark-submit's gateway; starts nothing
+    return {key for key, _ in SparkConf().getAll()}
+
+
 def build_session(
     app_name: str = "amp-features",
     *,
@@ -133,7 +143,11 @@ def build_session(
         builder = builder.master(master)
     elif not under_spark_submit():
         builder = builder.master("local[2]" if for_tests else "local[*]")
+    preset = _spark_submit_settings()
     for key, value in session_conf(conf, for_tests=for_tests).items():
+        # Under spark-submit, a --conf the user gave wins over our defaults (explicit conf wins).
+        if key in preset and key not in (conf or {}):
+            continue
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("AMP_SPARK_LOG_LEVEL", "WARN"))
