@@ -83,8 +83,7 @@ def read_window(
 def check_unique_key(df: DataFrame, table: RawTable) -> None:
     """A dimension with a repeated key is a broken table (contract section 1)."""
     dupes = df.groupBy(table.key).count().where(F.col("count") > 1)
-    # small: at most 3 example keys for the message
-    examples = dupes.orderBy(F.col("count").desc(), table.key).limit(3).collect()
+    examples = dupes.orderBy(F.col("count").desc(), table.key).limit(3).collect()  # small: 3
     if examples:
         total = dupes.count()
         shown = ", ".join(f"{r[table.key]!r} x{r['count']}" for r in examples)

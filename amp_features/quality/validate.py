@@ -114,7 +114,7 @@ def _validate_input_table(
         rows = df.where(F.col(partition) == F.lit(day))
         # small: one row per day of the window and its history (at most 60 + 7).
         counted = derive.day_counts(df, partition, window_start - dt.timedelta(days=history), day)
-        day_rows = [(r["dt"], int(r["rows"])) for r in counted.collect()]
+        day_rows = [(r["dt"], int(r["rows"])) for r in counted.collect()]  # small: one per dt
     else:
         # Without a usable partition column nothing can be read by day; the schema
         # expectations say why, and the other checks see no rows.
@@ -202,7 +202,9 @@ def _validate_group(
     prev_day: dt.date | None = previous["p"] if previous else None
     as_ofs = [day] + ([prev_day] if prev_day else [])
     # small: at most two rows (D and the previous as_of).
-    counts = {r["as_of"]: r for r in derive.rows_and_nulls(df, as_ofs, features).collect()}
+    counts = {
+        r["as_of"]: r for r in derive.rows_and_nulls(df, as_ofs, features).collect()
+    }  # small: per as_of
     profile = _profile(counts, day, prev_day, features)
 
     current = df.where(F.col("as_of") == F.lit(day)).cache()

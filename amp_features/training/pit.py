@@ -181,7 +181,7 @@ def build_training_set(
     available = available_as_of(spark, warehouse)
     wanted = examples.select(expected_as_of(examples, timestamp_col, lag_days).alias("d"))
     # small: one row per distinct example date.
-    needed = [row["d"] for row in wanted.distinct().collect()]
+    needed = [row["d"] for row in wanted.distinct().collect()]  # small: distinct dates
     usable = sorted(set(needed) & set(available))
     if on_missing == "error" and len(usable) != len(needed):
         raise SnapshotMissingError(_missing_message(needed, available, lag_days, timestamp_col))

@@ -70,7 +70,7 @@ def group_as_of(spark: SparkSession, warehouse: str, group: str) -> list[dt.date
     """The as_of dates of one feature group's table, oldest first."""
     dates = read_group(spark, warehouse, group).select("as_of").distinct()
     # small: one row per day the pipeline has run.
-    return sorted(row["as_of"] for row in dates.collect())
+    return sorted(row["as_of"] for row in dates.collect())  # small: one per as_of
 
 
 def describe_dates(dates: Iterable[dt.date]) -> str:
