@@ -196,7 +196,11 @@ def main() -> int:
         redis_url = f"redis://127.0.0.1:{port}/0"
         sqlite_url = f"sqlite://{work}/online.db"
         reports = {}
-        for name, url in (("redis", redis_url), ("sqlite", sqlite_url)):
+        # The first publish of a session pays one-off costs (JIT warm-up, Python workers
+        # starting and importing redis, Delta metadata); the second one into the same store (a
+        # new version, as the next day's run would write) shows the steady-state rate.
+        runs = (("redis_cold", redis_url), ("sqlite", sqlite_url), ("redis", redis_url))
+        for name, url in runs:
             report = publish(spark, str(work / "wh"), AS_OF, url)
             reports[name] = report
             print(
@@ -219,10 +223,13 @@ def main() -> int:
         server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
 
-    rr = reports["redis"]
+    rr, cold = reports["redis"], reports["redis_cold"]
     ratio = rr.rows_per_second / ceiling
     whole = rr.total_rows / rr.seconds
-    print(f"[bench] export / ceiling: {ratio:.0%} (target >= 25%)")
+    print(
+        f"[bench] export / ceiling: {ratio:.0%} (target >= 25%); first publish of the session "
+        f"{cold.rows_per_second / ceiling:.0%}"
+    )
     if args.write_docs:
         _write_docs(args, ceiling, reports, reads, ratio, whole)
     return 0
@@ -236,7 +243,7 @@ def _write_docs(
     ratio: float,
     whole: float,
 ) -> None:
-    rr, sr = reports["redis"], reports["sqlite"]
+    rr, sr, cold = reports["redis"], reports["sqlite"], reports["redis_cold"]
     load = os.getloadavg()[0]
     cmd = "python bench/bench_online.py --write-docs"
     defaults = "--users 200000 --shows 5000 --calls 10000 --shows-per-call 1000"
@@ -245,8 +252,8 @@ def _write_docs(
         "## Online store (export throughput, read latency)",
         "",
         f"Command: `.venv/bin/{cmd}` (defaults: `{defaults}`). Run on "
-        f"{dt.date.today().isoformat()}, 2 cores, load average {load:.1f} at the end of the run "
-        "(other engineers' Spark jobs were running; figures are noisy).",
+        f"{dt.date.today().isoformat()}, {os.cpu_count()} cores, load average {load:.1f} at the "
+        "end of the run.",
         "",
         f"Snapshot: {args.users:,} users, {args.shows:,} shows, {args.creators:,} creators, "
         f"{args.topics} topics; {rr.total_rows:,} feature rows in six tables, packed into "
@@ -255,9 +262,13 @@ def _write_docs(
         "| measure | value |",
         "|---|---|",
         f"| ceiling: `redis-benchmark -P 64 -t hset` (same run) | {ceiling:,.0f} HSET/s |",
-        f"| export into Redis, writing stage (build records + write) | {rr.rows_per_second:,.0f}"
+        f"| export into Redis, writing stage (build records + write; second publish of the "
+        f"session) | {rr.rows_per_second:,.0f}"
         f" rows/s ({rr.write_seconds:.1f} s) |",
         f"| **export rows/s / ceiling** (target >= 25%) | **{ratio:.0%}** |",
+        f"| the session's first publish (cold JVM and Python workers), writing stage | "
+        f"{cold.rows_per_second:,.0f} rows/s ({cold.write_seconds:.1f} s), "
+        f"{cold.rows_per_second / ceiling:.0%} of the ceiling |",
         f"| export into Redis, whole publish (read Delta, count, write, verify, switch) | "
         f"{whole:,.0f} rows/s ({rr.seconds:.1f} s) |",
         f"| export into SQLite, writing stage | {sr.rows_per_second:,.0f} rows/s "

@@ -10,10 +10,8 @@ either through spark-submit or by calling ``run()`` in its own process (embedded
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from amp_features.errors import AmpFeaturesError
 from amp_features.logs import configure_logging, log
@@ -21,29 +19,12 @@ from amp_features.orchestration.jobargs import (
     JobArgumentParser,
     add_spark_args,
     add_storage_args,
+    job_main,
+    job_session,
     targets_from,
 )
 from amp_features.orchestration.plan import parse_day
 from amp_features.orchestration.stages import STAGES, parse_stages, run_stages
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
-
-def _session(app_name: str, args: argparse.Namespace) -> tuple[SparkSession, bool]:
-    """The session and whether this job owns it (and so stops it at the end).
-
-    A JVM already running in this process (Airflow's dag.test, a notebook) is reused as it is,
-    without applying our settings to it, and left running.
-    """
-    from pyspark import SparkContext
-    from pyspark.sql import SparkSession
-
-    from amp_features.session import build_session, parse_conf_pairs
-
-    if SparkContext._active_spark_context is not None:
-        return SparkSession.active(), False
-    return build_session(app_name, master=args.master, conf=parse_conf_pairs(args.conf)), True
 
 
 def build_parser() -> JobArgumentParser:
@@ -74,24 +55,13 @@ def run(argv: Sequence[str]) -> None:
     targets = targets_from(args)
     if "publish" in stages and not targets.online:
         raise AmpFeaturesError("--stage publish needs --online (or $AMP_FEATURES_ONLINE)")
-    # Reuse a session someone else started (Airflow's dag.test, a notebook) and leave it running;
-    # stop only the one this job created.
-    spark, owned = _session(f"amp-features compute {as_of} {args.stage}", args)
-    try:
+    with job_session(f"amp-features compute {as_of} {args.stage}", args) as spark:
         run_stages(spark, stages, as_of, targets, run_id=args.run_id, mode=args.mode)
         log.info("compute_features: as_of %s done (%s)", as_of, ",".join(stages))
-    finally:
-        if owned:
-            spark.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        run(sys.argv[1:] if argv is None else argv)
-    except AmpFeaturesError as exc:
-        print(f"compute_features.py: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return job_main("compute_features.py", run, argv)
 
 
 if __name__ == "__main__":

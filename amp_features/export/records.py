@@ -64,39 +64,52 @@ def _bucket(buckets: int) -> Column:
 
 
 def user_records(tables: Mapping[str, DataFrame], buckets: int) -> DataFrame:
-    """One record per user with a row in ``user``, ``user_topic`` or ``user_creator``."""
-    user = tables["user"].where(F.col("user_id").isNotNull())
-    user = user.select("user_id", json_values("user").alias("_user"))
+    """One record per user with a row in ``user``, ``user_topic`` or ``user_creator``.
 
-    def rows_by_user(group: str, key: str, alias: str) -> DataFrame:
+    The three tables go through one shuffle: their rows are unioned as (user, part, JSON entry)
+    and grouped by user once, rather than aggregated apart and then joined (three shuffles).
+    """
+    user = tables["user"].where(F.col("user_id").isNotNull())
+    parts = user.select("user_id", F.lit(0).alias("_part"), json_values("user").alias("_entry"))
+    for part, (group, key) in enumerate((("user_topic", "topic"), ("user_creator", "creator_id"))):
         t = tables[group].where(F.col("user_id").isNotNull() & F.col(key).isNotNull())
         entry = F.concat(json_string(key), F.lit(":["), json_values(group), F.lit("]"))
-        return t.groupBy("user_id").agg(
-            F.concat(F.lit("{"), F.concat_ws(",", F.collect_list(entry)), F.lit("}")).alias(alias),
-            F.count(F.lit(1)).alias(f"_n_{group}"),
+        parts = parts.unionByName(
+            t.select("user_id", F.lit(part + 1).alias("_part"), entry.alias("_entry"))
         )
 
-    topics = rows_by_user("user_topic", "topic", "_topics")
-    creators = rows_by_user("user_creator", "creator_id", "_creators")
-    joined = user.join(topics, on="user_id", how="full").join(creators, on="user_id", how="full")
+    def entries_of(part: int) -> Column:
+        return F.concat_ws(",", F.collect_list(F.when(F.col("_part") == part, F.col("_entry"))))
+
+    def count_of(part: int) -> Column:
+        return F.count(F.when(F.col("_part") == part, F.lit(1)))
+
+    grouped = parts.groupBy("user_id").agg(
+        F.max(F.when(F.col("_part") == 0, F.col("_entry"))).alias("_user"),
+        entries_of(1).alias("_topics"),
+        entries_of(2).alias("_creators"),
+        count_of(0).alias("_n_user"),
+        count_of(1).alias("_n_user_topic"),
+        count_of(2).alias("_n_user_creator"),
+    )
     value = F.concat(
         F.lit("[["),
         _or_defaults("_user", "user"),
-        F.lit("],"),
-        F.coalesce(F.col("_topics"), F.lit("{}")),
-        F.lit(","),
-        F.coalesce(F.col("_creators"), F.lit("{}")),
-        F.lit("]"),
+        F.lit("],{"),
+        F.col("_topics"),
+        F.lit("},{"),
+        F.col("_creators"),
+        F.lit("}]"),
     )
-    out = joined.select(F.col("user_id").alias("key"), value.alias("value"), "_user",
-                        "_n_user_topic", "_n_user_creator")  # fmt: skip
+    out = grouped.select(F.col("user_id").alias("key"), value.alias("value"), "_n_user",
+                         "_n_user_topic", "_n_user_creator")  # fmt: skip
     return out.select(
         _bucket(buckets).alias("bucket"),
         "key",
         "value",
-        F.when(F.col("_user").isNull(), 0).otherwise(1).cast("long").alias("user"),
-        F.coalesce(F.col("_n_user_topic"), F.lit(0)).cast("long").alias("user_topic"),
-        F.coalesce(F.col("_n_user_creator"), F.lit(0)).cast("long").alias("user_creator"),
+        F.col("_n_user").cast("long").alias("user"),
+        F.col("_n_user_topic").cast("long").alias("user_topic"),
+        F.col("_n_user_creator").cast("long").alias("user_creator"),
     )
 
 

@@ -46,14 +46,19 @@ def replace_partitions(
     values: Sequence[dt.date | str],
     *,
     comments: Mapping[str, str] | None = None,
+    also_delete: str | None = None,
 ) -> None:
     """Replace the partitions ``column IN values`` of the Delta table at ``path`` with ``df``.
 
-    Creates the table (partitioned by ``column``) on first use.
+    ``also_delete`` is a predicate for other partitions to drop in the same commit (retention),
+    which saves a separate DELETE commit. Creates the table (partitioned by ``column``) on first
+    use.
     """
     if comments:
         df = with_comments(df, comments)
     predicate = partition_predicate(column, values)
+    if also_delete:
+        predicate = f"({predicate}) OR ({also_delete})"
     (
         df.write.format("delta")
         .mode("overwrite")

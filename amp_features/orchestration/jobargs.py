@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import NoReturn
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
 
-from amp_features.errors import ConfigError
+from amp_features.errors import AmpFeaturesError, ConfigError
 from amp_features.orchestration.stages import Targets
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 # Environment fallbacks, so a cluster's spark-submit wrapper can set the storage once.
 ENV_LAKE = "AMP_FEATURES_LAKE"
@@ -58,3 +64,35 @@ def targets_from(args: argparse.Namespace) -> Targets:
         if not getattr(args, flag):
             raise ConfigError(f"--{flag} is required (or set ${env})")
     return Targets(lake=args.lake, warehouse=args.warehouse, online=args.online or None)
+
+
+@contextmanager
+def job_session(app_name: str, args: argparse.Namespace) -> Iterator[SparkSession]:
+    """The job's session, stopped at the end only if the job created it.
+
+    A JVM already running in this process (Airflow's dag.test, a notebook) is reused as it is,
+    without applying the job's settings to it, and left running.
+    """
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    from amp_features.session import build_session, parse_conf_pairs
+
+    if SparkContext._active_spark_context is not None:
+        yield SparkSession.active()
+        return
+    spark = build_session(app_name, master=args.master, conf=parse_conf_pairs(args.conf))
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+def job_main(prog: str, run: Callable[[Sequence[str]], None], argv: Sequence[str] | None) -> int:
+    """Run a job's ``run(argv)``: exit 0, or 1 with a one-line reason for the library's errors."""
+    try:
+        run(sys.argv[1:] if argv is None else argv)
+    except AmpFeaturesError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    return 0

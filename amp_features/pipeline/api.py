@@ -44,7 +44,6 @@ from amp_features.ingest.validate import (
 from amp_features.layout import Warehouse
 from amp_features.logs import StageRecord, StageTimer, log
 from amp_features.offline.delta import (
-    delete_where,
     last_commit_rows,
     partition_predicate,
     read_table,
@@ -246,7 +245,15 @@ def _window_keys(first: dt.date, last: dt.date) -> list[str]:
 
 def _incremental_state(
     spark: SparkSession, warehouse: str, day: dt.date, run_id: str
-) -> tuple[dict[str, DataFrame], bool]:
+) -> tuple[dict[str, DataFrame], bool, dict[str, int]]:
+    """Write the window state of D (carried from D-1 when its tiles still match, else rebuilt
+    from the 60 daily states) and return it as DataFrames over the Delta table, whether it was
+    carried, and the rows written per state.
+
+    The frames read the just-written Parquet files back rather than caching the state: a
+    columnar scan of the few columns each feature needs is cheaper than building an in-memory
+    copy of millions of (user, show) rows.
+    """
     wh = Warehouse(warehouse)
     first, last = window_bounds(day)
     leaving_day, previous_day = first - dt.timedelta(days=1), day - dt.timedelta(days=1)
@@ -265,6 +272,9 @@ def _incremental_state(
         day,
         "carried from the previous day" if carried else "rebuilt from the 60 daily states",
     )
+    # States older than the retention go in the same commit as the new one.
+    retention = f"as_of < '{(day - dt.timedelta(days=STATE_RETENTION_DAYS)).isoformat()}'"
+    counts: dict[str, int] = {}
     for name in TILES:
         tiles = spark.read.format("delta").load(wh.tile(name))
         if carried:
@@ -281,14 +291,11 @@ def _incremental_state(
             )
         else:
             state = rebase(name, tiles, day)
+        path = wh.window_state(name)
         replace_partitions(
-            state.withColumn("as_of", F.lit(day)), wh.window_state(name), "as_of", [day]
+            state.withColumn("as_of", F.lit(day)), path, "as_of", [day], also_delete=retention
         )
-        delete_where(
-            spark,
-            wh.window_state(name),
-            f"as_of < '{(day - dt.timedelta(days=STATE_RETENTION_DAYS)).isoformat()}'",
-        )
+        counts[name] = last_commit_rows(spark, path)
     bk.write_window_log(
         spark, warehouse, day, bk.tiles_token(builds, _window_keys(first, last)), run_id
     )
@@ -299,7 +306,7 @@ def _incremental_state(
         .select(*state_columns(name))
         for name in TILES
     }
-    return state_frames, carried
+    return state_frames, carried, counts
 
 
 def _full_state(
@@ -350,11 +357,12 @@ def rollup(
         with timer.stage("window_state") as rows:
             if mode == "full":
                 state = _full_state(spark, lake, day, cache, warehouse=warehouse, run_id=run_id)
+                state = {name: cache.keep(df) for name, df in state.items()}
+                for name, df in state.items():
+                    rows[name] = df.count()
             else:
-                state, result.carried = _incremental_state(spark, warehouse, day, run_id)
-            state = {name: cache.keep(df) for name, df in state.items()}
-            for name, df in state.items():
-                rows[name] = df.count()
+                state, result.carried, counts = _incremental_state(spark, warehouse, day, run_id)
+                rows.update(counts)
         groups = feature_groups(state, shows, users, day)
         with timer.stage("write_features") as rows:
             for group, df in groups.items():

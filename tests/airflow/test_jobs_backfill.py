@@ -1,4 +1,5 @@
-"""``spark-submit jobs/backfill.py`` over 3 days in local mode, with a crash and a resume."""
+"""``spark-submit jobs/backfill.py`` over 3 days: local mode with a crash and a resume, then the
+same range again with --force on a real standalone cluster, which must leave the same rows."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import JOBS, spark_submit
+from conftest import JOBS, StandaloneCluster, feature_rows, spark_submit
 
 pytestmark = pytest.mark.slow
 
@@ -114,3 +115,33 @@ def test_local_spark_submit_backfill_resumes_after_a_crash(
     capsys.readouterr()
     job.run(local_backfill.args("--dry-run"))
     assert "0 to roll up, 3 already complete" in capsys.readouterr().out
+
+
+def test_backfill_on_standalone_cluster_is_idempotent(
+    local_backfill: LocalBackfill,
+    spark_standalone: StandaloneCluster,
+    spark: object,
+    tmp_path: Path,
+) -> None:
+    from amp_features.pipeline.api import completed_dates
+
+    assert local_backfill.resumed.returncode == 0
+    before = feature_rows(spark, local_backfill.warehouse)
+    assert all(before.values())
+    commits_before = commit_run_ids(spark, local_backfill.warehouse)
+    # The same range again, forced, on one master and two 1-core workers.
+    result = spark_submit(
+        BACKFILL,
+        local_backfill.args("--force"),
+        master=spark_standalone.master_url,
+        extra_conf={"spark.executor.memory": "512m", "spark.cores.max": "2"},
+    )
+    assert result.returncode == 0, result.stderr[-5000:] + spark_standalone.logs()
+    # --force recomputed every date: each has a new commit row, with the same rows.
+    commits = commit_run_ids(spark, local_backfill.warehouse)
+    assert all(commits[d] != commits_before[d] for d in DATES)
+    status = spark_standalone.status()
+    assert status["aliveworkers"] == 2
+    assert status["completedapps"], status  # the job really ran on the cluster
+    assert feature_rows(spark, local_backfill.warehouse) == before
+    assert completed_dates(spark, local_backfill.warehouse) >= set(DATES)  # type: ignore[arg-type]
