@@ -70,12 +70,20 @@ def main() -> int:
     parser.add_argument("--driver-memory", default="8g")
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument(
+        "--docs-from",
+        metavar="JSON",
+        help="only rewrite the docs section from the result.json of an earlier run",
+    )
+    parser.add_argument(
         "--reuse-prepared",
         action="store_true",
         help="start from the warehouse prepared (incremental D-1) by an earlier run of this "
         "script, kept in WORK/prepared, instead of building it again (untimed either way)",
     )
     args = parser.parse_args()
+    if args.docs_from:
+        write_docs(json.loads(Path(args.docs_from).read_text()), args)
+        return 0
 
     from pyspark.sql import functions as F
 
@@ -116,6 +124,13 @@ def main() -> int:
     with PeakRss() as rss:
         t0 = time.perf_counter()
         if reuse:
+            # A warm-up run of D on a throw-away copy, so that the timed run below, like the one
+            # after a fresh prepare, runs in a warm JVM (JIT, Delta and Parquet metadata caches).
+            warm = str(work / "wh_warmup")
+            shutil.rmtree(warm, ignore_errors=True)
+            shutil.copytree(prepared, warm)
+            api.run_features(spark, args.lake, warm, day)
+            shutil.rmtree(warm, ignore_errors=True)
             shutil.copytree(prepared, inc_wh)
         else:
             api.run_features(spark, args.lake, inc_wh, day - dt.timedelta(days=1))
@@ -165,6 +180,7 @@ def main() -> int:
         "cores": os.cpu_count(),
     }
     print(json.dumps(result, indent=2))
+    (work / "result.json").write_text(json.dumps(result, indent=2))
     if not args.no_docs:
         write_docs(result, args)
     spark.stop()
@@ -174,35 +190,46 @@ def main() -> int:
 def write_docs(r: dict, args: argparse.Namespace) -> None:
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text()
+    inc, full = r["incremental_stages"], r["full_stages"]
+    fixed = inc["write_features"]
+    # If carrying the window and building D's states cost nothing, the incremental day would
+    # still compute and write the same features as the full run.
+    ceiling = round(r["full_seconds"] / max(fixed + inc.get("check_inputs", 0), 1e-9), 1)
     body = f"""
 ## Engine: warm incremental day vs full recompute (issue 4)
 
-Command (after `bench/bench_generate.py` wrote the lake):
+Command (after `bench/bench_generate.py` wrote the lake; `--reuse-prepared` skips re-building
+the untimed D-1 warehouse on later runs, after an untimed warm-up run of D on a copy of it):
 
-    .venv/bin/python bench/bench_engine.py --lake {args.lake} --as-of {r["as_of"]}
+    .venv/bin/python bench/bench_engine.py --lake {args.lake} --as-of {r["as_of"]} --reuse-prepared
 
 Lake: {r["lake_playback_events"]:,} playback events; the window of {r["as_of"]} holds
 {r["window_events"]:,} events of {r["window_users"]:,} users, **{r["events_per_user_day"]} events
-per user-day**, {r["user_show_pairs"]:,} distinct (user, show) pairs ({r["pairs_per_event"]} per
-event). Machine: {r["cores"]} cores, local Spark, driver memory {args.driver_memory}.
+per user-day**, {r["user_show_pairs"]:,} distinct (user, show) pairs (**{r["pairs_per_event"]} pairs
+per event**). Machine: {r["cores"]} cores, local Spark, driver memory {args.driver_memory}, load
+average after the run {r["load_after"]}.
 
-| run | seconds |
-|---|---|
-| incremental day D (states of D-1 exist) | {r["incremental_seconds"]} |
-| full recompute of D (60 days of raw events) | {r["full_seconds"]} |
-| **ratio full / incremental** | **{r["ratio"]}x** |
+| run | seconds | stages (s) |
+|---|---|---|
+| incremental day D (daily states of D-60..D-1 and the window state of D-1 exist) | {r["incremental_seconds"]} | {", ".join(f"{k} {v}" for k, v in inc.items())} |
+| full recompute of D (60 days of raw events) | {r["full_seconds"]} | {", ".join(f"{k} {v}" for k, v in full.items())} |
+| **ratio full / incremental** (target 5x) | **{r["ratio"]}x** | |
 
-Outputs identical row for row (all five tables, doubles included): **{r["identical"]}**
-(window carried from D-1: {r["carried"]}). Incremental stages (s): {r["incremental_stages"]}.
-Rows written: {r["rows"]}. Driver peak RSS (the one local JVM): {r["driver_peak_rss_gb"]} GB;
-nothing per user is collected to the driver, so it does not grow with users.
+Outputs identical row for row (all five tables, doubles included): **{r["identical"]}** (window
+carried from D-1: {r["carried"]}). Rows written: {r["rows"]}. Driver peak RSS (the one local JVM,
+which also runs the executors): {r["driver_peak_rss_gb"]} GB; nothing per user is collected.
 
-What bounds the ratio: the incremental day still reads and rewrites the whole carried
-(user, show) window state and writes every feature row (the output is a full snapshot per
-as_of), so its cost is proportional to the number of distinct pairs and output rows, while the
-full run is proportional to the 60 days of raw events plus the same output. The ratio therefore
-grows with events per user-day and with repeat listening (fewer pairs per event), and shrinks on
-lakes where most plays are of new (user, show) pairs.
+**What bounds the ratio.** Both runs compute the same five feature groups from a window state
+of {r["user_show_pairs"]:,} (user, show) pairs and write the same snapshot
+({sum(r["rows"].values()):,} rows): that `write_features` stage alone takes {fixed} s, so even
+with a free carry and a free daily build the ratio could not pass about {ceiling}x. The
+incremental day's own work (`build_states` for one day: about nine small Delta commits;
+`window_state`: the carried state re-aggregated and rewritten) adds the rest. The full run's
+extra work, reading, validating, deduplicating and tiling {r["window_events"]:,} raw events, is
+only about {round(1 / r["pairs_per_event"], 1)} times the size of the carried state on this lake,
+because the state is per (user, show) pair and a pair averages that many events in the window.
+Three quarters of the pairs belong to users active on D or on D-60, so re-using yesterday's
+feature rows for untouched users would save little.
 """
     start, end = "<!-- engine:start -->", "<!-- engine:end -->"
     text = re.sub(re.escape(start) + ".*?" + re.escape(end), start + body + end, text, flags=re.S)

@@ -209,7 +209,9 @@ def publish(
         write_start = time.perf_counter()
         step = "writing the records"
         stage(step)
-        records_df = online_records(tables, attrs, info.buckets)
+        # Enough tasks to keep every core busy while the records are built and written.
+        partitions = max(2, int(spark.conf.get("spark.sql.shuffle.partitions") or 2))
+        records_df = online_records(tables, attrs, info.buckets, partitions)
         records_df.foreachPartition(_PartitionWriter(url, info.version, info.buckets, batch_size))
         write_seconds = time.perf_counter() - write_start
         log.info("export %s: records written in %.1fs", day, write_seconds)

@@ -63,11 +63,16 @@ def _bucket(buckets: int) -> Column:
     return F.pmod(F.crc32(F.col("key")), F.lit(buckets)).cast("int")
 
 
-def user_records(tables: Mapping[str, DataFrame], buckets: int) -> DataFrame:
+def user_records(
+    tables: Mapping[str, DataFrame], buckets: int, partitions: int | None = None
+) -> DataFrame:
     """One record per user with a row in ``user``, ``user_topic`` or ``user_creator``.
 
     The three tables go through one shuffle: their rows are unioned as (user, part, JSON entry)
     and grouped by user once, rather than aggregated apart and then joined (three shuffles).
+    With ``partitions``, that shuffle has exactly that many partitions: adaptive execution
+    would otherwise coalesce the (small, in bytes) shuffle into one or two tasks, and the
+    writing stage that follows it would run on one core.
     """
     user = tables["user"].where(F.col("user_id").isNotNull())
     parts = user.select("user_id", F.lit(0).alias("_part"), json_values("user").alias("_entry"))
@@ -84,6 +89,8 @@ def user_records(tables: Mapping[str, DataFrame], buckets: int) -> DataFrame:
     def count_of(part: int) -> Column:
         return F.count(F.when(F.col("_part") == part, F.lit(1)))
 
+    if partitions:
+        parts = parts.repartition(partitions, "user_id")
     grouped = parts.groupBy("user_id").agg(
         F.max(F.when(F.col("_part") == 0, F.col("_entry"))).alias("_user"),
         entries_of(1).alias("_topics"),
@@ -178,11 +185,17 @@ def expected_rows(tables: Mapping[str, DataFrame], show_attributes: DataFrame) -
 
 
 def online_records(
-    tables: Mapping[str, DataFrame], show_attributes: DataFrame, buckets: Mapping[str, int]
+    tables: Mapping[str, DataFrame],
+    show_attributes: DataFrame,
+    buckets: Mapping[str, int],
+    partitions: int | None = None,
 ) -> DataFrame:
-    """All records of a snapshot: ``kind, bucket, key, value`` and one count per source table."""
+    """All records of a snapshot: ``kind, bucket, key, value`` and one count per source table.
+
+    ``partitions`` fixes the number of partitions of the user records (see ``user_records``).
+    """
     frames = {
-        "u": user_records(tables, buckets["u"]),
+        "u": user_records(tables, buckets["u"], partitions),
         "s": show_records(tables, show_attributes, buckets["s"]),
         "c": creator_records(tables, buckets["c"]),
     }
