@@ -9,7 +9,10 @@ one date at a time: its first step builds the daily states of the whole range in
 (``prebuild_states``), then each date is an incremental rollup that carries the previous
 date's window. A warm-up full run
 (untimed) goes first so that neither side pays for JVM warm-up. Totals are logged after every
-date, so an interrupted run still gives a ratio over the dates done.
+date, so an interrupted run still gives a ratio over the dates done; with ``--work`` the
+per-date times are also kept in ``WORK/progress.json``, and running the same command again
+resumes after the last finished date (the states and windows already in the two warehouses are
+kept, and the times already measured are summed with the new ones).
 
     .venv/bin/python bench/bench_backfill.py --users 2000 --days 30
     .venv/bin/python bench/bench_backfill.py --lake /tmp/amp-bench/lake --end 2026-03-31 --days 30
@@ -102,13 +105,20 @@ def main() -> int:
             result["lake"] = lake
         warm, full_wh, backfill_wh = (str(work / n) for n in ("warmup", "full", "backfill"))
 
+        progress_file = work / "progress.json"
+        per_date: list[dict[str, object]] = []
+        if progress_file.exists():
+            per_date = json.loads(progress_file.read_text())["per_date"]
+            log.info("bench: resuming after %d finished dates", len(per_date))
         if not args.no_warmup:
             log.info("bench: warm-up (one full run, not timed)")
             run_features(spark, lake, warm, dates[0], mode="full")
 
-        full_s = backfill_s = 0.0
-        per_date = []
+        full_s = sum(float(d["full"]) for d in per_date)  # type: ignore[arg-type]
+        backfill_s = sum(float(d["backfill"]) for d in per_date)  # type: ignore[arg-type]
         for index, day in enumerate(dates):
+            if index < len(per_date):
+                continue
             sides = ["full", "backfill"] if index % 2 == 0 else ["backfill", "full"]
             took = {}
             for side in sides:
@@ -130,6 +140,7 @@ def main() -> int:
             full_s += took["full"]
             backfill_s += took["backfill"]
             per_date.append({"as_of": str(day), **{k: round(v, 1) for k, v in took.items()}})
+            progress_file.write_text(json.dumps({"per_date": per_date}, indent=2))
             log.info(
                 "bench: %s full %.1fs backfill %.1fs | after %d dates: full %.0fs, "
                 "backfill %.0fs, ratio %.2f",
