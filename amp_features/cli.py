@@ -9,9 +9,10 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from amp_features import __version__
+from amp_features.cliargs import OneLineErrorParser, add_spark_args, session_from_args
 from amp_features.errors import AmpFeaturesError
 from amp_features.logs import configure_logging
 
@@ -28,22 +29,9 @@ COMMAND_MODULES = (
 )
 
 
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse prints the whole usage on a bad flag; we print one line and exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def spark_from_args(args: argparse.Namespace) -> SparkSession:
     """Build the session from the global --master/--conf flags (only the CLI does this)."""
-    from amp_features.session import build_session, parse_conf_pairs
-
-    return build_session(
-        f"amp-features {args.command}",
-        master=args.master,
-        conf=parse_conf_pairs(args.conf),
-    )
+    return session_from_args(f"amp-features {args.command}", args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,15 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Daily batch features for the Amp show recommender (Spark + Delta).",
     )
     parser.add_argument("--version", action="version", version=f"amp-features {__version__}")
-    parser.add_argument("--master", help="Spark master URL (default: local, or spark-submit's)")
-    parser.add_argument(
-        "--conf",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a Spark setting; repeat for more (also AMP_SPARK_CONF)",
-    )
-    parser.add_argument("--log-level", default=None, help="INFO (default), DEBUG, WARNING")
+    add_spark_args(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
     sub.required = True
     for name in COMMAND_MODULES:

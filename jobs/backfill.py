@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from amp_features.logs import configure_logging, log
 from amp_features.orchestration.jobargs import (
-    JobArgumentParser,
+    OneLineErrorParser,
     add_spark_args,
     add_storage_args,
     job_main,
@@ -27,8 +27,8 @@ from amp_features.orchestration.jobargs import (
 from amp_features.orchestration.plan import date_range
 
 
-def build_parser() -> JobArgumentParser:
-    parser = JobArgumentParser(prog="backfill.py", description="Backfill a range of as-of dates.")
+def build_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(prog="backfill.py", description="Backfill a range of as-of dates.")
     parser.add_argument("--start", required=True, help="first as-of date, YYYY-MM-DD")
     parser.add_argument("--end", required=True, help="last as-of date, YYYY-MM-DD (included)")
     parser.add_argument(

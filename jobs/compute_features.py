@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from amp_features.errors import AmpFeaturesError
 from amp_features.logs import configure_logging, log
 from amp_features.orchestration.jobargs import (
-    JobArgumentParser,
+    OneLineErrorParser,
     add_spark_args,
     add_storage_args,
     job_main,
@@ -27,8 +27,8 @@ from amp_features.orchestration.plan import parse_day
 from amp_features.orchestration.stages import STAGES, parse_stages, run_stages
 
 
-def build_parser() -> JobArgumentParser:
-    parser = JobArgumentParser(
+def build_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(
         prog="compute_features.py", description="Compute one as-of date's features."
     )
     parser.add_argument("--as-of", required=True, help="the as-of date D, YYYY-MM-DD")

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 from pyspark.sql import functions as F
 
 from amp_features.contract import parse_date
@@ -46,9 +47,12 @@ from amp_features.serve.backends import (
 )
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, Row, SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 SHOW_ATTRIBUTE_COLUMNS = ["show_id", "creator_id", "topic", "as_of"]
+# What each writing task yields: its partition and the records it stored.
+_SUMMARY_DDL = "part string, records long"
+_SUMMARY = pa.schema([("part", pa.string()), ("records", pa.int64())])
 
 
 @dataclass
@@ -75,9 +79,12 @@ class PublishReport:
 
 
 class _PartitionWriter:
-    """Runs on the executors (``foreachPartition``): writes one partition's records in batches,
-    then notes in the version's manifest what it wrote. Pickled with the job, so it holds only
-    plain values and opens its own connection."""
+    """Runs on the executors (``mapInArrow``): writes one partition's records in batches, then
+    notes in the version's manifest what it wrote, and yields one summary row. Pickled with the
+    job, so it holds only plain values and opens its own connection.
+
+    The records reach Python as Arrow batches, column by column: far cheaper than the pickled
+    ``Row`` objects of ``foreachPartition``, which cost more than the writes themselves."""
 
     def __init__(self, url: str, version: str, buckets: dict[str, int], batch_size: int) -> None:
         self.url = url
@@ -85,28 +92,33 @@ class _PartitionWriter:
         self.buckets = dict(buckets)
         self.batch_size = batch_size
 
-    def __call__(self, rows: Iterator[Row]) -> None:
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import pyarrow.compute as pc
         from pyspark import TaskContext
 
         ctx = TaskContext.get()
         part = str(ctx.partitionId() if ctx is not None else 0)
-        n_tables = len(SOURCE_TABLES)
-        counts = [0] * n_tables
+        counts = dict.fromkeys(SOURCE_TABLES, 0)
 
         def records() -> Iterator[tuple[str, int, str, str]]:
-            for row in rows:
-                for i in range(n_tables):
-                    counts[i] += row[4 + i]
-                yield row[0], row[1], row[2], row[3]
+            for batch in batches:
+                for table in SOURCE_TABLES:
+                    counts[table] += pc.sum(batch.column(table)).as_py() or 0
+                yield from zip(
+                    *(batch.column(c).to_pylist() for c in ("kind", "bucket", "key", "value")),
+                    strict=True,
+                )
 
         backend = open_backend(self.url)
         try:
             written = backend.write_records(self.version, self.buckets, records(), self.batch_size)
             # Written last: a task that died midway leaves no manifest entry, so the check fails.
-            manifest = {"records": written, "rows": dict(zip(SOURCE_TABLES, counts, strict=True))}
-            backend.write_manifest(self.version, part, manifest)
+            backend.write_manifest(self.version, part, {"records": written, "rows": counts})
         finally:
             backend.close()
+        yield pa.RecordBatch.from_pydict(
+            {"part": [part], "records": [sum(written.values())]}, schema=_SUMMARY
+        )
 
 
 def _read_snapshot(
@@ -212,7 +224,15 @@ def publish(
         # Enough tasks to keep every core busy while the records are built and written.
         partitions = max(2, int(spark.conf.get("spark.sql.shuffle.partitions") or 2))
         records_df = online_records(tables, attrs, info.buckets, partitions)
-        records_df.foreachPartition(_PartitionWriter(url, info.version, info.buckets, batch_size))
+        writer = _PartitionWriter(url, info.version, info.buckets, batch_size)
+        # One summary row per partition comes back, never a record.
+        summary = records_df.mapInArrow(writer, _SUMMARY_DDL).collect()
+        log.info(
+            "export %s: %d records written by %d tasks",
+            day,
+            sum(int(r["records"]) for r in summary),
+            len(summary),
+        )
         write_seconds = time.perf_counter() - write_start
         log.info("export %s: records written in %.1fs", day, write_seconds)
         step = "checking the new version against the Delta tables"

@@ -1,4 +1,5 @@
-"""Command-line flags shared by ``jobs/compute_features.py`` and ``jobs/backfill.py``."""
+"""Command-line flags shared by ``jobs/compute_features.py`` and ``jobs/backfill.py`` (the Spark
+flags and the parser come from ``amp_features.cliargs``, shared with the CLI)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
+from amp_features.cliargs import OneLineErrorParser, add_spark_args, session_from_args
 from amp_features.errors import AmpFeaturesError, ConfigError
 from amp_features.orchestration.stages import Targets
 
@@ -20,12 +22,14 @@ ENV_LAKE = "AMP_FEATURES_LAKE"
 ENV_WAREHOUSE = "AMP_FEATURES_WAREHOUSE"
 ENV_ONLINE = "AMP_FEATURES_ONLINE"
 
-
-class JobArgumentParser(argparse.ArgumentParser):
-    """One line on a bad flag (not the whole usage), exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+__all__ = [
+    "OneLineErrorParser",
+    "add_spark_args",
+    "add_storage_args",
+    "job_main",
+    "job_session",
+    "targets_from",
+]
 
 
 def add_storage_args(parser: argparse.ArgumentParser) -> None:
@@ -46,18 +50,6 @@ def add_storage_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_spark_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--master", help="Spark master (default: spark-submit's, else local)")
-    parser.add_argument(
-        "--conf",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra Spark setting, repeatable (also AMP_SPARK_CONF)",
-    )
-    parser.add_argument("--log-level", default=None, help="INFO (default), DEBUG, WARNING")
-
-
 def targets_from(args: argparse.Namespace) -> Targets:
     """Lake/warehouse/online from parsed flags, with a clear error when one is missing."""
     for flag, env in (("lake", ENV_LAKE), ("warehouse", ENV_WAREHOUSE)):
@@ -76,12 +68,10 @@ def job_session(app_name: str, args: argparse.Namespace) -> Iterator[SparkSessio
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
-    from amp_features.session import build_session, parse_conf_pairs
-
     if SparkContext._active_spark_context is not None:
         yield SparkSession.active()
         return
-    spark = build_session(app_name, master=args.master, conf=parse_conf_pairs(args.conf))
+    spark = session_from_args(app_name, args)
     try:
         yield spark
     finally:

@@ -7,24 +7,25 @@ Airflow reads its settings when first imported, so the DAG folder is set here, a
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from airflow_helpers import (
+    DAGS,
+    MASTER_CLASS,
+    WORKER_CLASS,
+    StandaloneCluster,
+    free_port,
+    spark_home,
+    submit_env,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-DAGS = REPO / "dags"
-JOBS = REPO / "jobs"
-VENV_BIN = Path(sys.executable).parent
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS))
 # Spark's Python workers (the online export runs Python on the executors) must use this venv,
 # also when pytest is started without the venv on PATH.
@@ -40,99 +41,6 @@ def airflow_db() -> Path:
     assert str(home).startswith(("/tmp", os.environ.get("TMPDIR", "/tmp"))), home
     db.initdb()
     return home
-
-
-# -- spark-submit ---------------------------------------------------------------------------------
-def delta_jars_arg() -> str:
-    """The comma-separated jar list printed by ``amp-features jars spark-submit-args``."""
-    out = subprocess.run(
-        [str(VENV_BIN / "amp-features"), "jars", "spark-submit-args"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    ).stdout.strip()
-    flag, _, jars = out.partition(" ")
-    assert flag == "--jars" and jars, out
-    return jars
-
-
-def submit_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # The driver and any Python worker must use this venv (where amp_features is installed).
-    env["PYSPARK_PYTHON"] = sys.executable
-    env["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    env["SPARK_HOME"] = str(spark_home())
-    env.setdefault("AMP_SPARK_LOG_LEVEL", "WARN")
-    return env
-
-
-# Small-data settings: under spark-submit the session leaves resources to spark-submit, so a tiny
-# test must say itself that 200 shuffle partitions are too many.
-SMALL_SUBMIT_CONF = {
-    "spark.sql.shuffle.partitions": "4",
-    "spark.default.parallelism": "2",
-    "spark.ui.enabled": "false",
-    "spark.driver.memory": "1g",
-    "spark.databricks.delta.snapshotPartitions": "2",
-}
-
-
-def spark_submit(
-    script: Path | str,
-    args: list[str],
-    *,
-    master: str = "local[2]",
-    extra_conf: dict[str, str] | None = None,
-    env: dict[str, str] | None = None,
-    timeout: float = 2400,
-) -> subprocess.CompletedProcess[str]:
-    cmd = [str(VENV_BIN / "spark-submit"), "--master", master, "--jars", delta_jars_arg()]
-    for key, value in {**SMALL_SUBMIT_CONF, **(extra_conf or {})}.items():
-        cmd += ["--conf", f"{key}={value}"]
-    cmd += [str(script), *args]
-    return subprocess.run(
-        cmd,
-        env={**submit_env(), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-    )
-
-
-# -- a real standalone cluster ------------------------------------------------------------------------
-def spark_home() -> Path:
-    import pyspark
-
-    return Path(pyspark.__file__).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class StandaloneCluster:
-    master_url: str
-    ui_url: str
-    log_dir: Path
-
-    def status(self) -> dict[str, object]:
-        with urllib.request.urlopen(self.ui_url + "/json/", timeout=5) as response:
-            return dict(json.loads(response.read()))
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
-            for p in sorted(self.log_dir.glob("*.out"))
-        )
-
-
-MASTER_CLASS = "org.apache.spark.deploy.master.Master"
-WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 
 
 @pytest.fixture(scope="session")
@@ -153,7 +61,7 @@ def spark_standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stand
         SPARK_WORKER_DIR=str(work / "work"),
     )
     env.pop("SPARK_NO_DAEMONIZE", None)
-    port, ui_port = _free_port(), _free_port()
+    port, ui_port = free_port(), free_port()
     cluster = StandaloneCluster(
         f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui_port}", work / "logs"
     )
@@ -177,7 +85,7 @@ def spark_standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stand
             daemons.append((WORKER_CLASS, instance))
             daemon_cmd(
                 "start", WORKER_CLASS, instance, "--host", "127.0.0.1",
-                "--webui-port", str(_free_port()), "--cores", "1", "--memory", "1g",
+                "--webui-port", str(free_port()), "--cores", "1", "--memory", "1g",
                 "--work-dir", str(work / f"work{instance}"), cluster.master_url,
             )  # fmt: skip
         deadline = time.monotonic() + 90
@@ -226,16 +134,4 @@ def tiny_lake(spark: object, tmp_path_factory: pytest.TempPathFactory) -> str:
         end_date=dt.date.fromisoformat(LAKE_END),
         seed=11,
     )
-    return out
-
-
-def feature_rows(spark: object, warehouse: str) -> dict[str, list[tuple[object, ...]]]:
-    """Every feature row per group, sorted (tiny tables only: for equality checks in tests)."""
-    from amp_features.layout import Warehouse
-    from amp_features.registry import GROUPS
-
-    out = {}
-    for group in GROUPS:
-        df = spark.read.format("delta").load(Warehouse(warehouse).feature_table(group))  # type: ignore[attr-defined]
-        out[group] = sorted((tuple(r) for r in df.collect()), key=repr)
     return out

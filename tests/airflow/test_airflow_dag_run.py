@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import DAGS
+from airflow_helpers import DAGS
 
 pytestmark = pytest.mark.slow
 

@@ -12,17 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from amp_features.orchestration.stages import STAGES
+
 REPO = Path(__file__).resolve().parents[2]
 DAG_FILE = REPO / "dags" / "amp_features_daily.py"
 DAG_ID = "amp_features_daily"
-STAGES = [
-    "validate_inputs",
-    "build_states",
-    "rollup",
-    "validate_outputs",
-    "publish",
-    "record_metrics",
-]
+# The DAG file keeps its own copy of the stage names (it must not import amp_features at parse
+# time); its tasks are checked against the library's list, the one the jobs use.
 ALL_TASKS = ["wait_for_raw_partitions", *STAGES]
 
 

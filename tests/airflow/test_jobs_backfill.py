@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import JOBS, StandaloneCluster, feature_rows, spark_submit
+from airflow_helpers import JOBS, StandaloneCluster, feature_rows, spark_submit
 
 pytestmark = pytest.mark.slow
 

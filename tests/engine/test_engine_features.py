@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from chispa import assert_approx_df_equality, assert_df_equality
-from conftest import SHOWS, USERS, D, days_before, engage, play
+from engine_testdata import SHOWS, USERS, D, days_before, engage, play
 from pyspark.sql import DataFrame
 from pyspark.sql.types import (
     BooleanType,

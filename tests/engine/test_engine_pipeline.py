@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from conftest import SHOWS, USERS, D, days_before, engage, play, write_lake
+from engine_testdata import SHOWS, USERS, D, days_before, engage, play, write_lake
 from pyspark.sql import functions as F
 
 from amp_features.errors import BrokenTableError, InputSchemaError

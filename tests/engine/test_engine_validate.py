@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from chispa import assert_df_equality
-from conftest import D, engage, play, ts
+from engine_testdata import D, engage, play, ts
 
 from amp_features.contract import RAW_TABLES
 from amp_features.ingest.validate import (

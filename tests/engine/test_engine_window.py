@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from chispa import assert_df_equality
-from conftest import D, engage, play
+from engine_testdata import D, engage, play
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

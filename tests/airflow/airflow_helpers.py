@@ -1,0 +1,124 @@
+"""Helpers for the DAG and jobs tests: paths, spark-submit, a standalone cluster's handle, and
+feature rows for equality checks. A module of its own name (not ``conftest``), so that test files
+import it unambiguously when several test folders run in one pytest call."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DAGS = REPO / "dags"
+JOBS = REPO / "jobs"
+VENV_BIN = Path(sys.executable).parent
+
+
+# -- spark-submit ---------------------------------------------------------------------------------
+def delta_jars_arg() -> str:
+    """The comma-separated jar list printed by ``amp-features jars spark-submit-args``."""
+    out = subprocess.run(
+        [str(VENV_BIN / "amp-features"), "jars", "spark-submit-args"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout.strip()
+    flag, _, jars = out.partition(" ")
+    assert flag == "--jars" and jars, out
+    return jars
+
+
+def submit_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The driver and any Python worker must use this venv (where amp_features is installed).
+    env["PYSPARK_PYTHON"] = sys.executable
+    env["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    env["SPARK_HOME"] = str(spark_home())
+    env.setdefault("AMP_SPARK_LOG_LEVEL", "WARN")
+    return env
+
+
+# Small-data settings: under spark-submit the session leaves resources to spark-submit, so a tiny
+# test must say itself that 200 shuffle partitions are too many.
+SMALL_SUBMIT_CONF = {
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "2",
+    "spark.ui.enabled": "false",
+    "spark.driver.memory": "1g",
+    "spark.databricks.delta.snapshotPartitions": "2",
+}
+
+
+def spark_submit(
+    script: Path | str,
+    args: list[str],
+    *,
+    master: str = "local[2]",
+    extra_conf: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 2400,
+) -> subprocess.CompletedProcess[str]:
+    cmd = [str(VENV_BIN / "spark-submit"), "--master", master, "--jars", delta_jars_arg()]
+    for key, value in {**SMALL_SUBMIT_CONF, **(extra_conf or {})}.items():
+        cmd += ["--conf", f"{key}={value}"]
+    cmd += [str(script), *args]
+    return subprocess.run(
+        cmd,
+        env={**submit_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+# -- a real standalone cluster ------------------------------------------------------------------------
+def spark_home() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class StandaloneCluster:
+    master_url: str
+    ui_url: str
+    log_dir: Path
+
+    def status(self) -> dict[str, object]:
+        with urllib.request.urlopen(self.ui_url + "/json/", timeout=5) as response:
+            return dict(json.loads(response.read()))
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+            for p in sorted(self.log_dir.glob("*.out"))
+        )
+
+
+MASTER_CLASS = "org.apache.spark.deploy.master.Master"
+WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
+
+
+def feature_rows(spark: object, warehouse: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every feature row per group, sorted (tiny tables only: for equality checks in tests)."""
+    from amp_features.layout import Warehouse
+    from amp_features.registry import GROUPS
+
+    out = {}
+    for group in GROUPS:
+        df = spark.read.format("delta").load(Warehouse(warehouse).feature_table(group))  # type: ignore[attr-defined]
+        out[group] = sorted((tuple(r) for r in df.collect()), key=repr)
+    return out
