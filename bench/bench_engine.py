@@ -22,7 +22,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import shutil
 import sys
 import threading
@@ -188,8 +187,6 @@ def main() -> int:
 
 
 def write_docs(r: dict, args: argparse.Namespace) -> None:
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
     inc, full = r["incremental_stages"], r["full_stages"]
     fixed = inc["write_features"]
     # If carrying the window and building D's states cost nothing, the incremental day would
@@ -231,9 +228,9 @@ because the state is per (user, show) pair and a pair averages that many events 
 Three quarters of the pairs belong to users active on D or on D-60, so re-using yesterday's
 feature rows for untouched users would save little.
 """
-    start, end = "<!-- engine:start -->", "<!-- engine:end -->"
-    text = re.sub(re.escape(start) + ".*?" + re.escape(end), start + body + end, text, flags=re.S)
-    doc.write_text(text)
+    from docsection import write_section
+
+    write_section("engine", body)
 
 
 if __name__ == "__main__":

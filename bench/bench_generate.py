@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
-from pathlib import Path
+
+from docsection import write_section
 
 from amp_features.contract import parse_date
 from amp_features.generate import generate_lake
 from amp_features.logs import configure_logging
 from amp_features.session import build_session
-
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-START, END = "<!-- generate:start -->", "<!-- generate:end -->"
 
 
 def _load() -> str:
@@ -76,14 +73,6 @@ The full counts per injected class are in `_generation_report.json` at the lake 
 """
 
 
-def write_section(text: str) -> None:
-    doc = DOC.read_text()
-    if START not in doc or END not in doc:
-        raise SystemExit(f"{DOC} lacks the {START} / {END} markers")
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    DOC.write_text(pattern.sub(lambda _: f"{START}\n{text}{END}", doc, count=1))
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--out", default="/tmp/amp-bench/lake")
@@ -119,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_doc:
         print(text)
     else:
-        write_section(text)
-        print(f"figures written to {DOC}")
+        write_section("generate", text)
     spark.stop()
     return 0
 

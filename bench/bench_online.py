@@ -37,8 +37,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 AS_OF = dt.date(2026, 1, 20)
-DOCS = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- online:start -->", "<!-- online:end -->"
 
 
 def _free_port() -> int:
@@ -255,7 +253,6 @@ def _write_docs(
     cmd = "python bench/bench_online.py --write-docs"
     defaults = "--users 200000 --shows 5000 --calls 10000 --shows-per-call 1000"
     lines = [
-        START,
         "## Online store (export throughput, read latency)",
         "",
         f"Command: `.venv/bin/{cmd}` (defaults: `{defaults}`). Run on "
@@ -295,15 +292,10 @@ def _write_docs(
         "a whole show, so the export sends fewer, larger commands than the ceiling's one-field "
         "HSETs. Latency is measured in one Python client process, end to end "
         "(pointer read, records, decoding, assembling 1,000 vectors).",
-        END,
     ]
-    text = DOCS.read_text()
-    if START not in text or END not in text:
-        raise SystemExit(f"markers {START} / {END} not found in {DOCS}")
-    before, rest = text.split(START, 1)
-    after = rest.split(END, 1)[1]
-    DOCS.write_text(before + "\n".join(lines) + after)
-    print(f"[bench] wrote the online section of {DOCS}")
+    from docsection import write_section
+
+    write_section("online", "\n".join(lines))
 
 
 if __name__ == "__main__":

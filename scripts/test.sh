@@ -9,4 +9,4 @@ echo "[test] ruff check"; ruff check .
 echo "[test] ruff format --check"; ruff format --check .
 echo "[test] mypy amp_features"; mypy amp_features
 echo "[test] pytest"
-exec pytest "$@"
+exec pytest --durations=15 "$@"
