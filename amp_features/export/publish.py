@@ -45,14 +45,15 @@ from amp_features.serve.backends import (
     store_errors,
     utc_now,
 )
+from amp_features.serve.codec import USER_RECORD, encode_user
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 SHOW_ATTRIBUTE_COLUMNS = ["show_id", "creator_id", "topic", "as_of"]
 # What each writing task yields: its partition and the records it stored.
-_SUMMARY_DDL = "part string, records long"
-_SUMMARY = pa.schema([("part", pa.string()), ("records", pa.int64())])
+_SUMMARY_DDL = "task string, records long"
+_SUMMARY = pa.schema([("task", pa.string()), ("records", pa.int64())])
 
 
 @dataclass
@@ -78,13 +79,51 @@ class PublishReport:
         return self.total_rows / self.write_seconds if self.write_seconds else 0.0
 
 
-class _PartitionWriter:
-    """Runs on the executors (``mapInArrow``): writes one partition's records in batches, then
-    notes in the version's manifest what it wrote, and yields one summary row. Pickled with the
-    job, so it holds only plain values and opens its own connection.
+_RECORD_COLUMNS = ("kind", "bucket", "key", "part", "value")
 
-    The records reach Python as Arrow batches, column by column: far cheaper than the pickled
-    ``Row`` objects of ``foreachPartition``, which cost more than the writes themselves."""
+
+@dataclass
+class _UserParts:
+    """One user's rows as they stream past the writer (sorted by user), until the next user."""
+
+    key: str
+    bucket: int
+    user: str | None = None
+    topics: list[str] = field(default_factory=list)
+    creators: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, key: str, bucket: int, done: set[str]) -> _UserParts:
+        # The rows of a user must be consecutive: a user seen twice would be written twice,
+        # the second record (with only some of its rows) overwriting the first.
+        if key in done:
+            raise OnlineStoreError(f"user {key!r}: its rows reached the writer out of order")
+        done.add(key)
+        return cls(key, bucket)
+
+    def add(self, part: int, value: str) -> None:
+        if part == 0:
+            self.user = value
+        elif part == 1:
+            self.topics.append(value)
+        else:
+            self.creators.append(value)
+
+    def record(self) -> tuple[str, int, str, str]:
+        return (
+            USER_RECORD,
+            self.bucket,
+            self.key,
+            encode_user(self.user, self.topics, self.creators),
+        )
+
+
+class _PartitionWriter:
+    """Runs on the executors (``mapInArrow``): joins each user's rows into its record, writes
+    the partition's records in batches, then notes in the version's manifest what it wrote, and
+    yields one summary row. Pickled with the job, so it holds only plain values and opens its
+    own connection. Rows arrive as Arrow batches, column by column, which is cheaper than the
+    pickled ``Row`` objects of ``foreachPartition``."""
 
     def __init__(self, url: str, version: str, buckets: dict[str, int], batch_size: int) -> None:
         self.url = url
@@ -97,27 +136,37 @@ class _PartitionWriter:
         from pyspark import TaskContext
 
         ctx = TaskContext.get()
-        part = str(ctx.partitionId() if ctx is not None else 0)
+        task = str(ctx.partitionId() if ctx is not None else 0)
         counts = dict.fromkeys(SOURCE_TABLES, 0)
 
         def records() -> Iterator[tuple[str, int, str, str]]:
+            user: _UserParts | None = None
             for batch in batches:
                 for table in SOURCE_TABLES:
                     counts[table] += pc.sum(batch.column(table)).as_py() or 0
-                yield from zip(
-                    *(batch.column(c).to_pylist() for c in ("kind", "bucket", "key", "value")),
-                    strict=True,
-                )
+                columns = (batch.column(c).to_pylist() for c in _RECORD_COLUMNS)
+                for kind, bucket, key, part, value in zip(*columns, strict=True):
+                    if kind != USER_RECORD:
+                        yield kind, bucket, key, value
+                        continue
+                    if user is None or key != user.key:
+                        if user is not None:
+                            yield user.record()
+                        user = _UserParts.start(key, bucket, done)
+                    user.add(part, value)
+            if user is not None:
+                yield user.record()
 
+        done: set[str] = set()
         backend = open_backend(self.url)
         try:
             written = backend.write_records(self.version, self.buckets, records(), self.batch_size)
             # Written last: a task that died midway leaves no manifest entry, so the check fails.
-            backend.write_manifest(self.version, part, {"records": written, "rows": counts})
+            backend.write_manifest(self.version, task, {"records": written, "rows": counts})
         finally:
             backend.close()
         yield pa.RecordBatch.from_pydict(
-            {"part": [part], "records": [sum(written.values())]}, schema=_SUMMARY
+            {"task": [task], "records": [sum(written.values())]}, schema=_SUMMARY
         )
 
 

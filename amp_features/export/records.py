@@ -1,9 +1,11 @@
 """Pure transforms: one as_of snapshot of the feature tables -> the online records of ``codec``.
 
 ``online_records`` gives every record of a snapshot in one frame (so the export is one Spark job):
-``kind`` (``u``, ``s``, ``c``), ``bucket`` (int), ``key``, ``value`` (the record's JSON text) and
-one count column per source table (how many of its rows the record carries), so that the writer
-can report rows per table and the publish can check them against the Delta tables.
+``kind`` (``u``, ``s``, ``c``), ``bucket`` (int), ``key``, ``part`` and ``value`` (JSON text) and
+one count column per source table (how many of its rows the row carries), so that the writer
+can report rows per table and the publish can check them against the Delta tables. Show and
+creator rows are whole records; a user record comes as its parts, which the writer joins with
+``codec.encode_user`` (string concatenation only: every value is formatted here, by Spark).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from amp_features.registry import GROUPS, features_of
-from amp_features.serve.codec import defaults_json
+from amp_features.serve.codec import USER_RECORD, defaults_json
 
 SHOW_ATTRIBUTES = "show_attributes"
 
@@ -63,60 +65,43 @@ def _bucket(buckets: int) -> Column:
     return F.pmod(F.crc32(F.col("key")), F.lit(buckets)).cast("int")
 
 
-def user_records(
+def user_entries(
     tables: Mapping[str, DataFrame], buckets: int, partitions: int | None = None
 ) -> DataFrame:
-    """One record per user with a row in ``user``, ``user_topic`` or ``user_creator``.
+    """The parts of the user records: one row per ``user``, ``user_topic`` and ``user_creator``
+    row (``part`` 0, 1, 2), partitioned by user and sorted by (user, part) within partitions,
+    so that each user's rows arrive together and the writer lays them into one record
+    (``codec.encode_user``) as it streams them.
 
-    The three tables go through one shuffle: their rows are unioned as (user, part, JSON entry)
-    and grouped by user once, rather than aggregated apart and then joined (three shuffles).
-    With ``partitions``, that shuffle has exactly that many partitions: adaptive execution
-    would otherwise coalesce the (small, in bytes) shuffle into one or two tasks, and the
-    writing stage that follows it would run on one core.
+    This replaces a ``groupBy`` with ``collect_list``: with hundreds of thousands of users per
+    task, that aggregation falls back to sorting anyway, then builds arrays only to join them
+    into strings, and measured slower than the plain sort. ``partitions`` fixes the shuffle's
+    partition count: adaptive execution would otherwise coalesce it (small in bytes) into one
+    or two tasks, and the writing that follows would run on one core.
     """
     user = tables["user"].where(F.col("user_id").isNotNull())
-    parts = user.select("user_id", F.lit(0).alias("_part"), json_values("user").alias("_entry"))
+    entries = user.select("user_id", F.lit(0).alias("part"), json_values("user").alias("value"))
     for part, (group, key) in enumerate((("user_topic", "topic"), ("user_creator", "creator_id"))):
         t = tables[group].where(F.col("user_id").isNotNull() & F.col(key).isNotNull())
         entry = F.concat(json_string(key), F.lit(":["), json_values(group), F.lit("]"))
-        parts = parts.unionByName(
-            t.select("user_id", F.lit(part + 1).alias("_part"), entry.alias("_entry"))
+        entries = entries.unionByName(
+            t.select("user_id", F.lit(part + 1).alias("part"), entry.alias("value"))
         )
-
-    def entries_of(part: int) -> Column:
-        return F.concat_ws(",", F.collect_list(F.when(F.col("_part") == part, F.col("_entry"))))
-
-    def count_of(part: int) -> Column:
-        return F.count(F.when(F.col("_part") == part, F.lit(1)))
-
     if partitions:
-        parts = parts.repartition(partitions, "user_id")
-    grouped = parts.groupBy("user_id").agg(
-        F.max(F.when(F.col("_part") == 0, F.col("_entry"))).alias("_user"),
-        entries_of(1).alias("_topics"),
-        entries_of(2).alias("_creators"),
-        count_of(0).alias("_n_user"),
-        count_of(1).alias("_n_user_topic"),
-        count_of(2).alias("_n_user_creator"),
-    )
-    value = F.concat(
-        F.lit("[["),
-        _or_defaults("_user", "user"),
-        F.lit("],{"),
-        F.col("_topics"),
-        F.lit("},{"),
-        F.col("_creators"),
-        F.lit("}]"),
-    )
-    out = grouped.select(F.col("user_id").alias("key"), value.alias("value"), "_n_user",
-                         "_n_user_topic", "_n_user_creator")  # fmt: skip
+        entries = entries.repartition(partitions, "user_id")
+    else:
+        entries = entries.repartition("user_id")
+    entries = entries.select(F.col("user_id").alias("key"), "part", "value")
+    out = entries.sortWithinPartitions("key", "part")
     return out.select(
         _bucket(buckets).alias("bucket"),
         "key",
+        "part",
         "value",
-        F.col("_n_user").cast("long").alias("user"),
-        F.col("_n_user_topic").cast("long").alias("user_topic"),
-        F.col("_n_user_creator").cast("long").alias("user_creator"),
+        *[
+            F.when(F.col("part") == i, F.lit(1)).otherwise(F.lit(0)).cast("long").alias(table)
+            for i, table in enumerate(RECORD_TABLES[USER_RECORD])
+        ],
     )
 
 
@@ -190,12 +175,14 @@ def online_records(
     buckets: Mapping[str, int],
     partitions: int | None = None,
 ) -> DataFrame:
-    """All records of a snapshot: ``kind, bucket, key, value`` and one count per source table.
+    """All records of a snapshot: ``kind, bucket, key, part, value`` and one count per source
+    table. Show and creator rows are whole records (``part`` 0); user rows are the parts of user
+    records, each user's together and in order (see ``user_entries``), for the writer to join.
 
-    ``partitions`` fixes the number of partitions of the user records (see ``user_records``).
+    ``partitions`` fixes the number of partitions of the user entries.
     """
     frames = {
-        "u": user_records(tables, buckets["u"], partitions),
+        "u": user_entries(tables, buckets["u"], partitions),
         "s": show_records(tables, show_attributes, buckets["s"]),
         "c": creator_records(tables, buckets["c"]),
     }
@@ -205,7 +192,10 @@ def online_records(
             (F.col(t) if t in RECORD_TABLES[kind] else F.lit(0).cast("long")).alias(t)
             for t in SOURCE_TABLES
         ]
-        part = frame.select(F.lit(kind).alias("kind"), "bucket", "key", "value", *counts)
-        out = part if out is None else out.unionByName(part)
+        part = F.col("part") if kind == USER_RECORD else F.lit(0)
+        rows = frame.select(
+            F.lit(kind).alias("kind"), "bucket", "key", part.alias("part"), "value", *counts
+        )
+        out = rows if out is None else out.unionByName(rows)
     assert out is not None
-    return out.select("kind", "bucket", "key", "value", *SOURCE_TABLES)
+    return out.select("kind", "bucket", "key", "part", "value", *SOURCE_TABLES)

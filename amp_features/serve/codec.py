@@ -42,6 +42,19 @@ def defaults_json(group: str) -> str:
     return ",".join(json.dumps(v) for v in DEFAULTS[group])
 
 
+_USER_DEFAULTS_JSON = defaults_json("user")
+
+
+def encode_user(user: str | None, topics: Sequence[str], creators: Sequence[str]) -> str:
+    """A user record from its parts, already JSON: the ``user`` values (comma-separated; None
+    when the user has no ``user`` row) and the ``"topic":[...]`` / ``"creator_id":[...]``
+    entries of its ``user_topic`` and ``user_creator`` rows."""
+    return (
+        f"[[{_USER_DEFAULTS_JSON if user is None else user}],"
+        f"{{{','.join(topics)}}},{{{','.join(creators)}}}]"
+    )
+
+
 def _permutation() -> tuple[int, ...] | None:
     """Map from the parts laid end to end to the contract's order; None when already in order."""
     offsets: dict[str, int] = {}
