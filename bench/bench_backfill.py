@@ -27,6 +27,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
+import os
 import shutil
 import tempfile
 import time
@@ -59,6 +61,22 @@ def parse_args() -> argparse.Namespace:
         help="only rewrite the docs section from the --json file of an earlier run",
     )
     return p.parse_args()
+
+
+def spark_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process's Spark JVM and its Python
+    workers. Unlike wall time, it hardly changes when something else shares the machine, so the
+    CPU ratio checks the wall ratio on a noisy host."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:  # a Python worker that just exited
+            pass
+    return total
 
 
 def same_rows(spark, left: str, right: str, day: dt.date) -> dict[str, bool]:  # type: ignore[no-untyped-def]
@@ -106,6 +124,12 @@ def write_docs(r: dict, args: argparse.Namespace) -> None:
     ratios = sorted(float(d["full"]) / float(d["backfill"]) for d in rest)
     median = ratios[len(ratios) // 2] if ratios else float("nan")
     same = r["same_rows_last_date"]
+    cpu_row = (
+        f"| | | | CPU of the Spark JVM | {r['full_runs_cpu_seconds']:,.1f} s | "
+        f"{r['backfill_cpu_seconds']:,.1f} s | **{r['cpu_ratio']}x** |\n"
+        if not math.isnan(float(r.get("cpu_ratio", "nan")))  # runs resumed from old progress
+        else ""
+    )
     body = f"""
 ## Backfill: one {r["dates"]}-day backfill against {r["dates"]} full runs (issue 6)
 
@@ -118,7 +142,9 @@ one process and one Spark session, each side into its own warehouse:
   incremental rollup per date that carries the previous date's window.
 
 The two sides are interleaved date by date, alternating which goes first, so both see the same
-machine load; the ratio of their summed times is the figure. An untimed full run goes first
+machine load; the ratio of their summed times is the figure. The CPU seconds of the Spark JVM
+(and its Python workers) are summed per side too: they barely move when something else shares
+the machine, so their ratio checks the wall-clock one. An untimed full run goes first
 (JVM warm-up). After timing, the last date's five feature tables of both sides are compared row
 for row.
 
@@ -127,10 +153,10 @@ for row.
     --work /tmp/amp-bench/bf30 --json /tmp/amp-bench/bf30/result.json --write-docs
 ```
 
-| lake | playback rows | dates | {r["dates"]} full runs | {r["dates"]}-day backfill | **ratio** |
-|---|---|---|---|---|---|
-| {lake_text} | {playback:,} | {r["first"]}..{r["last"]} | {r["full_runs_seconds"]:,.1f} s | {r["backfill_seconds"]:,.1f} s | **{r["speedup"]}x** |
-
+| lake | playback rows | dates | measure | {r["dates"]} full runs | {r["dates"]}-day backfill | **ratio** |
+|---|---|---|---|---|---|---|
+| {lake_text} | {playback:,} | {r["first"]}..{r["last"]} | wall clock | {r["full_runs_seconds"]:,.1f} s | {r["backfill_seconds"]:,.1f} s | **{r["speedup"]}x** |
+{cpu_row}
 Per date: the first backfill step (every daily state of the range plus the first rollup) took
 {float(per_date[0]["backfill"]):.1f} s against {float(per_date[0]["full"]):.1f} s for the first
 full run; after it, a backfill date averaged {avg["backfill"]:.1f} s against
@@ -195,9 +221,9 @@ def main() -> int:
             if index < len(per_date):
                 continue
             sides = ["full", "backfill"] if index % 2 == 0 else ["backfill", "full"]
-            took = {}
+            took, cpu = {}, {}
             for side in sides:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), spark_cpu_seconds()
                 if side == "full":
                     run_features(spark, lake, full_wh, day, mode="full")
                 else:
@@ -212,16 +238,26 @@ def main() -> int:
                         final_stages=(),
                     )
                 took[side] = time.perf_counter() - t
+                cpu[side] = spark_cpu_seconds() - c
             full_s += took["full"]
             backfill_s += took["backfill"]
-            per_date.append({"as_of": str(day), **{k: round(v, 1) for k, v in took.items()}})
+            per_date.append(
+                {
+                    "as_of": str(day),
+                    **{k: round(v, 1) for k, v in took.items()},
+                    **{f"{k}_cpu": round(v, 1) for k, v in cpu.items()},
+                    "load1": round(os.getloadavg()[0], 2),
+                }
+            )
             progress_file.write_text(json.dumps({"per_date": per_date}, indent=2))
             log.info(
-                "bench: %s full %.1fs backfill %.1fs | after %d dates: full %.0fs, "
-                "backfill %.0fs, ratio %.2f",
+                "bench: %s full %.1fs (cpu %.0fs) backfill %.1fs (cpu %.0fs) | after %d dates: "
+                "full %.0fs, backfill %.0fs, ratio %.2f",
                 day,
                 took["full"],
+                cpu["full"],
                 took["backfill"],
+                cpu["backfill"],
                 index + 1,
                 full_s,
                 backfill_s,
@@ -230,10 +266,15 @@ def main() -> int:
         result["per_date"] = per_date
 
         same = same_rows(spark, full_wh, backfill_wh, end)
+        cpu_full = sum(float(d.get("full_cpu", "nan")) for d in per_date)  # type: ignore[arg-type]
+        cpu_backfill = sum(float(d.get("backfill_cpu", "nan")) for d in per_date)  # type: ignore[arg-type]
         result.update(
             full_runs_seconds=round(full_s, 1),
             backfill_seconds=round(backfill_s, 1),
             speedup=round(full_s / backfill_s, 2),
+            full_runs_cpu_seconds=round(cpu_full, 1),
+            backfill_cpu_seconds=round(cpu_backfill, 1),
+            cpu_ratio=round(cpu_full / cpu_backfill, 2),
             same_rows_last_date=same,
         )
     finally:
