@@ -13,11 +13,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from amp_features.cliargs import OneLineErrorParser, add_spark_args
 from amp_features.errors import AmpFeaturesError
 from amp_features.logs import configure_logging, log
 from amp_features.orchestration.jobargs import (
-    OneLineErrorParser,
-    add_spark_args,
     add_storage_args,
     job_main,
     job_session,

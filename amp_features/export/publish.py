@@ -16,11 +16,10 @@ import datetime as dt
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
 from pyspark.sql import functions as F
 
 from amp_features.contract import parse_date
@@ -28,10 +27,10 @@ from amp_features.errors import AmpFeaturesError, ConfigError, OnlineStoreError
 from amp_features.export.records import (
     RECORD_TABLES,
     SHOW_ATTRIBUTES,
-    SOURCE_TABLES,
     expected_rows,
     online_records,
 )
+from amp_features.export.writer import SUMMARY_DDL, PartitionWriter
 from amp_features.layout import Warehouse
 from amp_features.logs import log
 from amp_features.registry import GROUPS, table_columns
@@ -45,15 +44,11 @@ from amp_features.serve.backends import (
     store_errors,
     utc_now,
 )
-from amp_features.serve.codec import USER_RECORD, encode_user
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 SHOW_ATTRIBUTE_COLUMNS = ["show_id", "creator_id", "topic", "as_of"]
-# What each writing task yields: its partition and the records it stored.
-_SUMMARY_DDL = "task string, records long"
-_SUMMARY = pa.schema([("task", pa.string()), ("records", pa.int64())])
 
 
 @dataclass
@@ -77,97 +72,6 @@ class PublishReport:
     @property
     def rows_per_second(self) -> float:
         return self.total_rows / self.write_seconds if self.write_seconds else 0.0
-
-
-_RECORD_COLUMNS = ("kind", "bucket", "key", "part", "value")
-
-
-@dataclass
-class _UserParts:
-    """One user's rows as they stream past the writer (sorted by user), until the next user."""
-
-    key: str
-    bucket: int
-    user: str | None = None
-    topics: list[str] = field(default_factory=list)
-    creators: list[str] = field(default_factory=list)
-
-    @classmethod
-    def start(cls, key: str, bucket: int, done: set[str]) -> _UserParts:
-        # The rows of a user must be consecutive: a user seen twice would be written twice,
-        # the second record (with only some of its rows) overwriting the first.
-        if key in done:
-            raise OnlineStoreError(f"user {key!r}: its rows reached the writer out of order")
-        done.add(key)
-        return cls(key, bucket)
-
-    def add(self, part: int, value: str) -> None:
-        if part == 0:
-            self.user = value
-        elif part == 1:
-            self.topics.append(value)
-        else:
-            self.creators.append(value)
-
-    def record(self) -> tuple[str, int, str, str]:
-        return (
-            USER_RECORD,
-            self.bucket,
-            self.key,
-            encode_user(self.user, self.topics, self.creators),
-        )
-
-
-class _PartitionWriter:
-    """Runs on the executors (``mapInArrow``): joins each user's rows into its record, writes
-    the partition's records in batches, then notes in the version's manifest what it wrote, and
-    yields one summary row. Pickled with the job, so it holds only plain values and opens its
-    own connection. Rows arrive as Arrow batches, column by column, which is cheaper than the
-    pickled ``Row`` objects of ``foreachPartition``."""
-
-    def __init__(self, url: str, version: str, buckets: dict[str, int], batch_size: int) -> None:
-        self.url = url
-        self.version = version
-        self.buckets = dict(buckets)
-        self.batch_size = batch_size
-
-    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import pyarrow.compute as pc
-        from pyspark import TaskContext
-
-        ctx = TaskContext.get()
-        task = str(ctx.partitionId() if ctx is not None else 0)
-        counts = dict.fromkeys(SOURCE_TABLES, 0)
-
-        def records() -> Iterator[tuple[str, int, str, str]]:
-            user: _UserParts | None = None
-            for batch in batches:
-                for table in SOURCE_TABLES:
-                    counts[table] += pc.sum(batch.column(table)).as_py() or 0
-                columns = (batch.column(c).to_pylist() for c in _RECORD_COLUMNS)
-                for kind, bucket, key, part, value in zip(*columns, strict=True):
-                    if kind != USER_RECORD:
-                        yield kind, bucket, key, value
-                        continue
-                    if user is None or key != user.key:
-                        if user is not None:
-                            yield user.record()
-                        user = _UserParts.start(key, bucket, done)
-                    user.add(part, value)
-            if user is not None:
-                yield user.record()
-
-        done: set[str] = set()
-        backend = open_backend(self.url)
-        try:
-            written = backend.write_records(self.version, self.buckets, records(), self.batch_size)
-            # Written last: a task that died midway leaves no manifest entry, so the check fails.
-            backend.write_manifest(self.version, task, {"records": written, "rows": counts})
-        finally:
-            backend.close()
-        yield pa.RecordBatch.from_pydict(
-            {"task": [task], "records": [sum(written.values())]}, schema=_SUMMARY
-        )
 
 
 def _read_snapshot(
@@ -273,9 +177,9 @@ def publish(
         # Enough tasks to keep every core busy while the records are built and written.
         partitions = max(2, int(spark.conf.get("spark.sql.shuffle.partitions") or 2))
         records_df = online_records(tables, attrs, info.buckets, partitions)
-        writer = _PartitionWriter(url, info.version, info.buckets, batch_size)
+        writer = PartitionWriter(url, info.version, info.buckets, batch_size)
         # One summary row per partition comes back, never a record.
-        summary = records_df.mapInArrow(writer, _SUMMARY_DDL).collect()
+        summary = records_df.mapInArrow(writer, SUMMARY_DDL).collect()
         log.info(
             "export %s: %d records written by %d tasks",
             day,

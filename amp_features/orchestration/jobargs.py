@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from amp_features.cliargs import OneLineErrorParser, add_spark_args, session_from_args
+from amp_features.cliargs import session_from_args
 from amp_features.errors import AmpFeaturesError, ConfigError
 from amp_features.orchestration.stages import Targets
 
@@ -23,8 +23,6 @@ ENV_WAREHOUSE = "AMP_FEATURES_WAREHOUSE"
 ENV_ONLINE = "AMP_FEATURES_ONLINE"
 
 __all__ = [
-    "OneLineErrorParser",
-    "add_spark_args",
     "add_storage_args",
     "job_main",
     "job_session",

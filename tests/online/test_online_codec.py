@@ -7,7 +7,7 @@ import json
 import pytest
 
 from amp_features.errors import OnlineStoreError
-from amp_features.export.publish import _UserParts
+from amp_features.export.writer import UserParts
 from amp_features.serve.codec import DEFAULTS, decode_user, encode_user
 
 
@@ -23,11 +23,11 @@ def test_user_without_user_row_gets_the_contract_defaults() -> None:
 
 def test_writer_joins_consecutive_parts_and_refuses_a_user_seen_twice() -> None:
     done: set[str] = set()
-    parts = _UserParts.start("u1", 3, done)
+    parts = UserParts.start("u1", 3, done)
     for part, value in ((0, "7"), (1, '"pop":[1.0]'), (2, '"c1":[1.0]'), (2, '"c2":[0.0]')):
         parts.add(part, value)
     kind, bucket, key, value = parts.record()
     assert (kind, bucket, key) == ("u", 3, "u1")
     assert json.loads(value) == [[7], {"pop": [1.0]}, {"c1": [1.0], "c2": [0.0]}]
     with pytest.raises(OnlineStoreError, match="u1"):
-        _UserParts.start("u1", 3, done)
+        UserParts.start("u1", 3, done)
