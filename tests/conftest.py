@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -15,6 +16,10 @@ _AIRFLOW_HOME = tempfile.mkdtemp(prefix="amp-airflow-")
 os.environ.setdefault("AIRFLOW_HOME", _AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+# Airflow's dag.test() points the root logger at pytest's captured stderr; py4j then logs its
+# INFO "Closing down clientserver connection" at interpreter exit into that closed stream and
+# prints a "--- Logging error ---" traceback after a green run. Its INFO lines add nothing here.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
