@@ -45,6 +45,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """A throwaway redis-server on 127.0.0.1 (free port, no persistence); the caller stops it."""
+    port = _free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(work),
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return server, port
+
+
 def _value(dtype: str, seed: int, null_share: float) -> Any:
     """A random feature value of a registry dtype, with Spark built-ins only."""
     from pyspark.sql import functions as F
@@ -59,6 +70,14 @@ def _value(dtype: str, seed: int, null_share: float) -> Any:
     if null_share:
         value = F.when(F.rand(seed + 1000) < null_share, F.lit(None).cast(dtype)).otherwise(value)
     return value
+
+
+def add_snapshot_args(parser: argparse.ArgumentParser) -> None:
+    """The sizes of the synthetic snapshot that ``generate`` writes."""
+    parser.add_argument("--users", type=int, default=200_000)
+    parser.add_argument("--shows", type=int, default=5_000)
+    parser.add_argument("--creators", type=int, default=1_000)
+    parser.add_argument("--topics", type=int, default=40)
 
 
 def generate(spark: Any, root: str, users: int, shows: int, creators: int, topics: int) -> None:
@@ -168,10 +187,7 @@ def latency(url: str, users: int, shows: int, calls: int, per_call: int) -> dict
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=200_000)
-    parser.add_argument("--shows", type=int, default=5_000)
-    parser.add_argument("--creators", type=int, default=1_000)
-    parser.add_argument("--topics", type=int, default=40)
+    add_snapshot_args(parser)
     parser.add_argument("--calls", type=int, default=10_000, help="read calls per backend")
     parser.add_argument("--shows-per-call", type=int, default=1_000)
     parser.add_argument("--hset-requests", type=int, default=2_000_000)
@@ -184,12 +200,7 @@ def main() -> int:
 
     configure_logging("WARNING")
     work = Path(tempfile.mkdtemp(prefix="amp-bench-online-"))
-    port = _free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(work),
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    server, port = start_redis(work)
     spark = build_session("amp-features bench_online")
     try:
         t0 = time.perf_counter()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -49,10 +48,7 @@ def _timed(name: str, run: Callable[[], Any], reps: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=200_000)
-    parser.add_argument("--shows", type=int, default=5_000)
-    parser.add_argument("--creators", type=int, default=1_000)
-    parser.add_argument("--topics", type=int, default=40)
+    bo.add_snapshot_args(parser)
     parser.add_argument("--reps", type=int, default=2)
     args = parser.parse_args()
 
@@ -75,12 +71,7 @@ def main() -> int:
 
     configure_logging("WARNING")
     work = Path(tempfile.mkdtemp(prefix="amp-bench-profile-"))
-    port = bo._free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(work),
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    server, port = bo.start_redis(work)
     spark = build_session("amp-features profile_export")
     try:
         wh = Warehouse(str(work / "wh"))
