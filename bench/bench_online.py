@@ -193,6 +193,9 @@ def main() -> int:
     parser.add_argument("--hset-requests", type=int, default=2_000_000)
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
+    if not 1 <= args.shows_per_call <= args.shows:
+        # Each call samples distinct shows of the snapshot; say so before minutes of set-up.
+        parser.error(f"--shows-per-call must be between 1 and --shows ({args.shows:,})")
 
     from amp_features.export import publish
     from amp_features.logs import configure_logging

@@ -8,5 +8,13 @@ export PATH="$PWD/$VENV/bin:$PATH"
 echo "[test] ruff check"; ruff check .
 echo "[test] ruff format --check"; ruff format --check .
 echo "[test] mypy amp_features"; mypy amp_features
-echo "[test] pytest"
-exec pytest --durations=15 "$@"
+# Two workers by default: the suite waits on JVM start-ups, Delta commits and subprocesses much of
+# the time, so a second worker fills the idle core. Each test file stays in one worker
+# (--dist loadfile), so its module fixtures are built once. AMP_TEST_WORKERS=0 runs everything in
+# this process.
+WORKERS=${AMP_TEST_WORKERS:-2}
+echo "[test] pytest ($WORKERS workers)"
+if [ "$WORKERS" = "0" ]; then
+  exec pytest --durations=15 "$@"
+fi
+exec pytest -n "$WORKERS" --dist loadfile --durations=15 "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
@@ -11,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
-# Keep Airflow (imported by DAG tests) off the user's home, and quiet.
+# Keep Airflow (imported by DAG tests) off the user's home, and quiet. Every test process gets
+# its own home (pytest-xdist workers inherit the controller's environment, and two workers must
+# not share one SQLite metadata DB), removed when the process exits.
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="amp-airflow-")
-os.environ.setdefault("AIRFLOW_HOME", _AIRFLOW_HOME)
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 # Airflow's dag.test() points the root logger at pytest's captured stderr; py4j then logs its
