@@ -10,7 +10,8 @@ the Python workers' warm-up):
 1. each part of the records DataFrame (``export.records``) through Spark's ``noop`` sink: the
    Spark work alone (read Delta, format values, shuffle and sort the user rows);
 2. all records handed to Python workers (``mapInArrow``) that only count the rows: adds the Arrow
-   hand-off;
+   hand-off; and, as a probe of another record layout, the user rows formatted the same way but
+   neither shuffled nor sorted (what writing each row as its own field would cost in Spark);
 3. the real ``publish`` into a redis-server started on 127.0.0.1: adds joining the user parts and
    the writes.
 """
@@ -35,6 +36,19 @@ def _count_only(batches: Iterator[Any]) -> Iterator[Any]:
 
     rows = sum(b.num_rows for b in batches)
     yield pa.RecordBatch.from_pydict({"task": ["count"], "records": [rows]}, schema=SUMMARY)
+
+
+def _unshuffled_user_rows(tables: dict[str, Any]) -> Any:
+    """The rows of ``records.user_entries`` (same values) without its repartition and sort."""
+    from pyspark.sql import functions as F
+
+    from amp_features.export.records import json_string, json_values
+
+    out = tables["user"].select("user_id", json_values("user").alias("value"))
+    for group, key in (("user_topic", "topic"), ("user_creator", "creator_id")):
+        entry = F.concat(json_string(key), F.lit(":["), json_values(group), F.lit("]"))
+        out = out.unionByName(tables[group].select("user_id", entry.alias("value")))
+    return out
 
 
 def _timed(name: str, run: Callable[[], Any], reps: int) -> None:
@@ -102,6 +116,9 @@ def main() -> int:
         _timed("all records, Spark only", noop(records), args.reps)
         _timed("all records + Arrow hand-off to Python (count only)",
                lambda: records.mapInArrow(_count_only, SUMMARY_DDL).collect(), args.reps)  # fmt: skip
+        _timed("probe: user rows formatted, not shuffled, + Arrow hand-off (count only)",
+               lambda: _unshuffled_user_rows(tables).mapInArrow(_count_only, SUMMARY_DDL).collect(),
+               args.reps)  # fmt: skip
         url = f"redis://127.0.0.1:{port}/0"
         reports = []
         _timed("publish into Redis, whole (writing stage below)",
