@@ -10,8 +10,9 @@ the Python workers' warm-up):
 1. each part of the records DataFrame (``export.records``) through Spark's ``noop`` sink: the
    Spark work alone (read Delta, format values, shuffle and sort the user rows);
 2. all records handed to Python workers (``mapInArrow``) that only count the rows: adds the Arrow
-   hand-off; and, as a probe of another record layout, the user rows formatted the same way but
-   neither shuffled nor sorted (what writing each row as its own field would cost in Spark);
+   hand-off; and two probes of a shuffle-free layout (each user row its own field): the user rows
+   formatted the same way but neither shuffled nor sorted, and the user tables handed over typed
+   and formatted in the Python workers by vectorized Arrow kernels;
 3. the real ``publish`` into a redis-server started on 127.0.0.1: adds joining the user parts and
    the writes.
 """
@@ -49,6 +50,36 @@ def _unshuffled_user_rows(tables: dict[str, Any]) -> Any:
         entry = F.concat(json_string(key), F.lit(":["), json_values(group), F.lit("]"))
         out = out.unionByName(tables[group].select("user_id", entry.alias("value")))
     return out
+
+
+def _format_in_arrow(batches: Iterator[Any]) -> Iterator[Any]:
+    """Probe: format each row's values in the Python worker with vectorized Arrow kernels (cast
+    to text, nulls as ``null``, comma-joined) instead of in Spark; yields the row count."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from amp_features.export.writer import SUMMARY
+
+    rows = 0
+    for batch in batches:
+        texts = [
+            pc.fill_null(pc.cast(batch.column(i), pa.string()), "null")
+            for i in range(1, batch.num_columns)
+        ]
+        rows += len(pc.binary_join_element_wise(*texts, ","))
+    yield pa.RecordBatch.from_pydict({"task": ["count"], "records": [rows]}, schema=SUMMARY)
+
+
+def _typed_user_tables(tables: dict[str, Any]) -> Callable[[], None]:
+    """Probe: the three user-keyed tables handed over typed (not formatted by Spark), each in
+    its own job, and formatted by ``_format_in_arrow``."""
+    from amp_features.export.writer import SUMMARY_DDL
+
+    def run() -> None:
+        for group in ("user", "user_topic", "user_creator"):
+            tables[group].mapInArrow(_format_in_arrow, SUMMARY_DDL).collect()
+
+    return run
 
 
 def _timed(name: str, run: Callable[[], Any], reps: int) -> None:
@@ -119,6 +150,8 @@ def main() -> int:
         _timed("probe: user rows formatted, not shuffled, + Arrow hand-off (count only)",
                lambda: _unshuffled_user_rows(tables).mapInArrow(_count_only, SUMMARY_DDL).collect(),
                args.reps)  # fmt: skip
+        _timed("probe: the user tables typed, formatted in Python by Arrow kernels (count only)",
+               _typed_user_tables(tables), args.reps)  # fmt: skip
         url = f"redis://127.0.0.1:{port}/0"
         reports = []
         _timed("publish into Redis, whole (writing stage below)",
