@@ -39,19 +39,6 @@ def _count_only(batches: Iterator[Any]) -> Iterator[Any]:
     yield pa.RecordBatch.from_pydict({"task": ["count"], "records": [rows]}, schema=SUMMARY)
 
 
-def _unshuffled_user_rows(tables: dict[str, Any]) -> Any:
-    """The rows of ``records.user_entries`` (same values) without its repartition and sort."""
-    from pyspark.sql import functions as F
-
-    from amp_features.export.records import json_string, json_values
-
-    out = tables["user"].select("user_id", json_values("user").alias("value"))
-    for group, key in (("user_topic", "topic"), ("user_creator", "creator_id")):
-        entry = F.concat(json_string(key), F.lit(":["), json_values(group), F.lit("]"))
-        out = out.unionByName(tables[group].select("user_id", entry.alias("value")))
-    return out
-
-
 def _format_in_arrow(batches: Iterator[Any]) -> Iterator[Any]:
     """Probe: format each row's values in the Python worker with vectorized Arrow kernels (cast
     to text, nulls as ``null``, comma-joined) instead of in Spark; yields the row count."""
@@ -107,6 +94,7 @@ def main() -> int:
         online_records,
         show_records,
         user_entries,
+        user_parts,
     )
     from amp_features.export.writer import SUMMARY_DDL
     from amp_features.layout import Warehouse
@@ -148,7 +136,7 @@ def main() -> int:
         _timed("all records + Arrow hand-off to Python (count only)",
                lambda: records.mapInArrow(_count_only, SUMMARY_DDL).collect(), args.reps)  # fmt: skip
         _timed("probe: user rows formatted, not shuffled, + Arrow hand-off (count only)",
-               lambda: _unshuffled_user_rows(tables).mapInArrow(_count_only, SUMMARY_DDL).collect(),
+               lambda: user_parts(tables).mapInArrow(_count_only, SUMMARY_DDL).collect(),
                args.reps)  # fmt: skip
         _timed("probe: the user tables typed, formatted in Python by Arrow kernels (count only)",
                _typed_user_tables(tables), args.reps)  # fmt: skip

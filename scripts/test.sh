@@ -13,8 +13,7 @@ echo "[test] mypy amp_features"; mypy amp_features
 # (--dist loadfile), so its module fixtures are built once. AMP_TEST_WORKERS=0 runs everything in
 # this process.
 WORKERS=${AMP_TEST_WORKERS:-2}
+XDIST=()
+[ "$WORKERS" = "0" ] || XDIST=(-n "$WORKERS" --dist loadfile)
 echo "[test] pytest ($WORKERS workers)"
-if [ "$WORKERS" = "0" ]; then
-  exec pytest --durations=15 "$@"
-fi
-exec pytest -n "$WORKERS" --dist loadfile --durations=15 "$@"
+exec pytest "${XDIST[@]}" --durations=15 "$@"

@@ -65,6 +65,20 @@ def _bucket(buckets: int) -> Column:
     return F.pmod(F.crc32(F.col("key")), F.lit(buckets)).cast("int")
 
 
+def user_parts(tables: Mapping[str, DataFrame]) -> DataFrame:
+    """``user_id, part, value``: one row per ``user``, ``user_topic`` and ``user_creator`` row
+    (``part`` 0, 1, 2), its values formatted as ``codec.encode_user`` expects, in no order."""
+    user = tables["user"].where(F.col("user_id").isNotNull())
+    parts = user.select("user_id", F.lit(0).alias("part"), json_values("user").alias("value"))
+    for part, (group, key) in enumerate((("user_topic", "topic"), ("user_creator", "creator_id"))):
+        t = tables[group].where(F.col("user_id").isNotNull() & F.col(key).isNotNull())
+        entry = F.concat(json_string(key), F.lit(":["), json_values(group), F.lit("]"))
+        parts = parts.unionByName(
+            t.select("user_id", F.lit(part + 1).alias("part"), entry.alias("value"))
+        )
+    return parts.select("user_id", "part", "value")
+
+
 def user_entries(
     tables: Mapping[str, DataFrame], buckets: int, partitions: int | None = None
 ) -> DataFrame:
@@ -79,14 +93,7 @@ def user_entries(
     partition count: adaptive execution would otherwise coalesce it (small in bytes) into one
     or two tasks, and the writing that follows would run on one core.
     """
-    user = tables["user"].where(F.col("user_id").isNotNull())
-    entries = user.select("user_id", F.lit(0).alias("part"), json_values("user").alias("value"))
-    for part, (group, key) in enumerate((("user_topic", "topic"), ("user_creator", "creator_id"))):
-        t = tables[group].where(F.col("user_id").isNotNull() & F.col(key).isNotNull())
-        entry = F.concat(json_string(key), F.lit(":["), json_values(group), F.lit("]"))
-        entries = entries.unionByName(
-            t.select("user_id", F.lit(part + 1).alias("part"), entry.alias("value"))
-        )
+    entries = user_parts(tables)
     if partitions:
         entries = entries.repartition(partitions, "user_id")
     else:

@@ -48,9 +48,9 @@ class LocalBackfill:
     # as_of -> run_id of its commit row, right after the crash
     commits_after_crash: dict[dt.date, str]
 
-    def args(self, *extra: str) -> list[str]:
+    def args(self, *extra: str, start: dt.date = DATES[0], end: dt.date = DATES[-1]) -> list[str]:
         return [
-            "--start", str(DATES[0]), "--end", str(DATES[-1]),
+            "--start", str(start), "--end", str(end),
             "--lake", self.lake, "--warehouse", self.warehouse, *extra,
         ]  # fmt: skip
 
@@ -135,11 +135,10 @@ def test_backfill_on_standalone_cluster_is_idempotent(
     last = DATES[-1]
     result = spark_submit(
         BACKFILL,
-        ["--start", str(last), "--end", str(last), "--lake", local_backfill.lake,
-         "--warehouse", local_backfill.warehouse, "--force"],
+        local_backfill.args("--force", start=last, end=last),
         master=spark_standalone.master_url,
         extra_conf={"spark.executor.memory": "512m", "spark.cores.max": "2"},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr[-5000:] + spark_standalone.logs()
     # --force recomputed that date (a new commit row) and no other, with the same rows.
     commits = commit_run_ids(spark, local_backfill.warehouse)
