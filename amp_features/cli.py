@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -34,12 +35,22 @@ def spark_from_args(args: argparse.Namespace) -> SparkSession:
     return session_from_args(f"amp-features {args.command}", args)
 
 
+def installed_version() -> str:
+    """The version pip installed (the distribution's metadata); the source's in a bare checkout."""
+    try:
+        return importlib.metadata.version("amp-features")
+    except importlib.metadata.PackageNotFoundError:
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog="amp-features",
         description="Daily batch features for the Amp show recommender (Spark + Delta).",
     )
-    parser.add_argument("--version", action="version", version=f"amp-features {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"amp-features {installed_version()}"
+    )
     add_spark_args(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
     sub.required = True

@@ -15,8 +15,11 @@ def register(sub: Any) -> None:
     p.add_argument("--feature", help="show one feature in full")
     p.set_defaults(handler=_describe)
 
-    p = sub.add_parser("jars", help="fetch or list Delta's jars (cached for offline runs)")
+    p = sub.add_parser(
+        "jars", help="fetch or list Delta's and S3A's jars (cached for offline runs)"
+    )
     p.add_argument("action", choices=["fetch", "list", "spark-submit-args"])
+    p.add_argument("--s3", action="store_true", help="also the S3A jars (hadoop-aws, AWS SDK)")
     p.set_defaults(handler=_jars)
 
     p = sub.add_parser("smoke", help="write a Delta table, read it back and show its history")
@@ -41,18 +44,28 @@ def _describe(args: argparse.Namespace) -> int:
 
 
 def _jars(args: argparse.Namespace) -> int:
-    from amp_features.jars import delta_jars, fetch_delta_jars, jars_dir, local_delta_jars
+    from amp_features import jars
 
-    if args.action == "fetch":
-        cached = local_delta_jars()
-        paths = cached or fetch_delta_jars()
-        state = "cached" if cached else "downloaded"
-        print(f"[jars] Delta jars {state} in {jars_dir()}: {', '.join(p.name for p in paths)}")
-    elif args.action == "list":
-        for jar in delta_jars():
-            print(jar.coordinate)
-    else:
-        paths = local_delta_jars() or fetch_delta_jars()
+    groups = {"delta": jars.delta_jars()}
+    fetchers = {"delta": jars.fetch_delta_jars, "s3": jars.fetch_s3_jars}
+    if args.s3 or args.action == "list":
+        groups["s3"] = jars.s3_jars()
+    if args.action == "list":
+        for name, group in groups.items():
+            for jar in group:
+                state = "cached" if (jars.jars_dir() / jar.filename).is_file() else "missing"
+                print(f"{name}\t{jar.coordinate}\t{state}")
+        return 0
+    paths = []
+    for name, group in groups.items():
+        cached = jars.local_jars(group)
+        state = "cached" if cached is not None else "downloaded"
+        if cached is None:
+            cached = fetchers[name]()
+        if args.action == "fetch":
+            print(f"[jars] {name} jars {state} in {jars.jars_dir()}: {len(cached)} files")
+        paths += cached
+    if args.action == "spark-submit-args":
         print("--jars " + ",".join(str(p) for p in paths))
     return 0
 

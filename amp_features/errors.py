@@ -29,3 +29,27 @@ class QualityGateError(AmpFeaturesError):
 
 class OnlineStoreError(AmpFeaturesError):
     """The online store could not be written or read."""
+
+
+class StorageError(AmpFeaturesError):
+    """A file or folder of the lake or warehouse could not be read, written or listed."""
+
+
+class SnapshotMissingError(AmpFeaturesError):
+    """An as_of that was asked for has no committed snapshot in the offline store."""
+
+
+class SnapshotNotValidatedError(AmpFeaturesError):
+    """The latest commit of an as_of has not passed its own output validation."""
+
+
+class WarehouseBusyError(AmpFeaturesError):
+    """Another run holds the warehouse's write lease."""
+
+
+class EmptyWindowError(AmpFeaturesError):
+    """The 60-day window holds no valid events, so there is nothing to commit."""
+
+
+class MissingExtraError(ConfigError):
+    """An optional dependency is not installed; the message names the extra that provides it."""

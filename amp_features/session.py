@@ -8,18 +8,29 @@ Settings, lowest precedence first:
 3. the ``conf`` argument (the CLI's repeated ``--conf key=value``).
 ``AMP_SPARK_MASTER`` (or ``--master``) picks the master. Under ``spark-submit`` the master, jars and
 resources come from spark-submit and are left alone.
+
+S3 (``s3a://``): when the S3A jars are cached (``amp-features jars fetch --s3``) or asked for
+(``AMP_S3=true``), an in-process session adds them, and any session (spark-submit too) maps the
+standard AWS variables to S3A settings (``s3a_env_conf``) below the explicit ones. Credentials are
+left to hadoop-aws 3.5's default chain (``fs.s3a.access.key``/``secret.key``, then the
+``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` variables, then the container or instance role),
+so no secret passes through the settings this module derives.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from amp_features.errors import ConfigError
-from amp_features.jars import delta_jars, local_delta_jars
+from amp_features.jars import check_s3_hadoop_version, delta_jars, local_delta_jars, local_s3_jars
+
+log = logging.getLogger(__name__)
 
 DELTA_SQL_CONF: dict[str, str] = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -85,21 +96,86 @@ def under_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
+S3A = "spark.hadoop.fs.s3a."
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool | None:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "auto"):
+        return None
+    if value not in _TRUE + _FALSE:
+        raise ConfigError(f"{name} must be true or false, got {env[name]!r}")
+    return value in _TRUE
+
+
+def s3a_env_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """S3A settings from the standard AWS variables (and ``AMP_S3_PATH_STYLE``)."""
+    env = os.environ if env is None else env
+    out: dict[str, str] = {}
+    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        out[S3A + "endpoint"] = endpoint
+        if endpoint.lower().startswith("http://"):
+            out[S3A + "connection.ssl.enabled"] = "false"
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if region:
+        out[S3A + "endpoint.region"] = region
+    # A custom endpoint (MinIO, S3Proxy, Ceph) rarely has wildcard DNS for virtual-host buckets.
+    path_style = _flag(env, "AMP_S3_PATH_STYLE")
+    if path_style is not None or endpoint:
+        out[S3A + "path.style.access"] = "false" if path_style is False else "true"
+    return out
+
+
+def _s3_jar_paths(s3: bool | None) -> list[Path]:
+    """The S3A jars to add: cached ones when ``s3`` is None (auto), required when True."""
+    s3 = _flag(os.environ, "AMP_S3") if s3 is None else s3
+    if s3 is False:
+        return []
+    paths = local_s3_jars()
+    if paths is None and s3:
+        raise ConfigError(
+            "S3 jars are not in the jar cache: run `amp-features jars fetch --s3` "
+            "(or set AMP_JARS_DIR to a folder holding them)"
+        )
+    if paths is not None:
+        check_s3_hadoop_version()
+    return paths or []
+
+
+_SECRET_WORDS = ("secret", "password", "token", "credential")
+
+
+def redacted(conf: Mapping[str, str]) -> dict[str, str]:
+    """``conf`` fit for a log: values of secret-looking keys replaced."""
+    return {k: "***" if any(w in k.lower() for w in _SECRET_WORDS) else v for k, v in conf.items()}
+
+
 def session_conf(
-    conf: Mapping[str, str] | None = None, *, for_tests: bool = False
+    conf: Mapping[str, str] | None = None, *, for_tests: bool = False, s3: bool | None = None
 ) -> dict[str, str]:
-    """The merged settings ``build_session`` would apply (useful for --dry-run and docs)."""
+    """The merged settings ``build_session`` would apply (useful for --dry-run and docs).
+
+    ``s3``: None adds the S3A jars when cached (or ``AMP_S3`` says), True requires them, False
+    leaves them out; under spark-submit the jars are spark-submit's business.
+    """
     merged = dict(BASE_CONF)
+    s3_paths: list[Path] = []
     if not under_spark_submit():
         merged.update(LOCAL_CONF)
         if for_tests:
             merged.update(TEST_CONF)
-        jars = local_delta_jars()
-        if jars is not None:
+        delta = local_delta_jars()
+        s3_paths = _s3_jar_paths(s3)
+        jars = (delta or []) + s3_paths
+        if jars:
             merged["spark.jars"] = ",".join(str(p) for p in jars)
-        else:
+        if delta is None:
             # Let Spark's own resolver fetch Delta (it caches under ~/.ivy2).
             merged["spark.jars.packages"] = ",".join(j.coordinate for j in delta_jars())
+    if under_spark_submit() or s3_paths:
+        merged.update(s3a_env_conf())
     merged.update(parse_conf_pairs(os.environ.get("AMP_SPARK_CONF")))
     merged.update(conf or {})
     return merged
@@ -121,6 +197,7 @@ def build_session(
     master: str | None = None,
     conf: Mapping[str, str] | None = None,
     for_tests: bool = False,
+    s3: bool | None = None,
 ) -> SparkSession:
     """Create the SparkSession with UTC, Delta and small-machine defaults.
 
@@ -144,7 +221,9 @@ def build_session(
     elif not under_spark_submit():
         builder = builder.master("local[2]" if for_tests else "local[*]")
     preset = _spark_submit_settings()
-    for key, value in session_conf(conf, for_tests=for_tests).items():
+    settings = session_conf(conf, for_tests=for_tests, s3=s3)
+    log.debug("session settings: %s", redacted(settings))
+    for key, value in settings.items():
         # Under spark-submit, a --conf the user gave wins over our defaults (explicit conf wins).
         if key in preset and key not in (conf or {}):
             continue

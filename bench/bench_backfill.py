@@ -38,7 +38,7 @@ from amp_features.layout import Warehouse
 from amp_features.logs import configure_logging, log
 from amp_features.orchestration.backfill import prebuild_states, run_backfill
 from amp_features.orchestration.plan import date_range, plan_backfill
-from amp_features.orchestration.stages import Targets
+from amp_features.pipeline.runner import Targets
 from amp_features.registry import GROUPS
 
 

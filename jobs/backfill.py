@@ -34,7 +34,11 @@ def build_parser() -> OneLineErrorParser:
         "--force", action="store_true", help="recompute dates already complete (and their states)"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
-    parser.add_argument("--run-id", default="", help="recorded with each date's metrics")
+    parser.add_argument(
+        "--run-id",
+        default="",
+        help="an outer run id (e.g. Airflow's), recorded with each date's metrics and commit",
+    )
     add_storage_args(parser)
     add_spark_args(parser)
     return parser
@@ -52,8 +56,7 @@ def run(argv: Sequence[str]) -> None:
         if args.dry_run:
             print("\n".join(plan.describe()))
             return
-        run_id = args.run_id or f"backfill {days[0]}..{days[-1]}"
-        run_backfill(spark, plan, targets, run_id=run_id)
+        run_backfill(spark, plan, targets, external_run_id=args.run_id or None)
         log.info("backfill: %s..%s done (%d rolled up)", plan.start, plan.end, len(plan.todo))
 
 

@@ -23,7 +23,6 @@ from amp_features.orchestration.jobargs import (
     targets_from,
 )
 from amp_features.orchestration.plan import parse_day
-from amp_features.orchestration.stages import STAGES, parse_stages, run_stages
 
 
 def build_parser() -> OneLineErrorParser:
@@ -34,11 +33,18 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument(
         "--stage",
         default="all",
-        help=f"all (default), or one or more of: {', '.join(STAGES)} (comma-separated)",
+        help="all (default), or one or more of: validate_inputs, build_states, rollup, "
+        "validate_outputs, publish, record_metrics (comma-separated)",
     )
     parser.add_argument("--mode", choices=["incremental", "full"], default="incremental")
     parser.add_argument(
         "--run-id", default="", help="recorded with the run's metrics (Airflow passes its run_id)"
+    )
+    parser.add_argument(
+        "--skip-validation", action="store_true", help="skip the suites (export will refuse)"
+    )
+    parser.add_argument(
+        "--override-gate", action="store_true", help="publish without passed validation (logged)"
     )
     add_storage_args(parser)
     add_spark_args(parser)
@@ -47,6 +53,8 @@ def build_parser() -> OneLineErrorParser:
 
 def run(argv: Sequence[str]) -> None:
     """Parse ``argv`` and run the stages; raises on failure (the DAG calls this in-process)."""
+    from amp_features.pipeline.runner import RunContext, parse_stages, run_stages
+
     args = build_parser().parse_args(list(argv))
     configure_logging(args.log_level)
     as_of = parse_day(args.as_of)
@@ -55,7 +63,16 @@ def run(argv: Sequence[str]) -> None:
     if "publish" in stages and not targets.online:
         raise AmpFeaturesError("--stage publish needs --online (or $AMP_FEATURES_ONLINE)")
     with job_session(f"amp-features compute {as_of} {args.stage}", args) as spark:
-        run_stages(spark, stages, as_of, targets, run_id=args.run_id, mode=args.mode)
+        ctx = RunContext(
+            spark,
+            as_of,
+            targets,
+            mode=args.mode,
+            external_run_id=args.run_id or None,
+            skip_validation=args.skip_validation,
+            override_gate=args.override_gate,
+        )
+        run_stages(ctx, stages)
         log.info("compute_features: as_of %s done (%s)", as_of, ",".join(stages))
 
 

@@ -26,8 +26,8 @@ fi
 # Re-install only when the packaging files change.
 stamp="$VENV/.amp-install-$(cat setup.cfg pyproject.toml | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-  log "installing amp-features[dev,airflow] (first run builds the pyspark wheel: a few minutes)"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -e ".[dev,airflow]"
+  log "installing amp-features[dev,airflow,redis,notebook] (first run builds the pyspark wheel: a few minutes)"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -e ".[dev,airflow,redis,notebook]"
   rm -f "$VENV"/.amp-install-*
   touch "$stamp"
 else

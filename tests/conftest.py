@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from s3proxy import S3Proxy
 
 # Keep Airflow (imported by DAG tests) off the user's home, and quiet. Every test process gets
 # its own home (pytest-xdist workers inherit the controller's environment, and two workers must
@@ -44,6 +45,19 @@ def spark(spark_warehouse: Path) -> Iterator[object]:
     )
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def s3proxy() -> Iterator[S3Proxy]:
+    """A real S3-compatible server (S3Proxy) on 127.0.0.1 with one empty bucket, stopped after
+    the session (and at exit). Its ``env()`` holds the variables a client needs; the shared
+    ``spark`` was started without them, see tests/s3/test_s3_spark.py for how it reaches S3."""
+    folder = tempfile.mkdtemp(prefix="amp-s3proxy-")
+    server = S3Proxy(Path(folder))
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture()

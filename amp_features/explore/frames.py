@@ -62,7 +62,7 @@ def load_group(spark: SparkSession, warehouse: str, group: str, as_of: dt.date |
     """One feature group's rows for one as_of (keys, features, as_of)."""
     day = parse_date(as_of)
     _require(day, group_as_of(spark, warehouse, group), f"{group!r}")
-    return read_group(spark, warehouse, group).where(F.col("as_of") == F.lit(day))
+    return read_group(spark, warehouse, group, [day])
 
 
 def load_vectors(
@@ -84,9 +84,8 @@ def load_vectors(
     if "as_of" in pairs.columns:
         raise ConfigError("pairs already have an as_of column; drop it or use build_training_set")
     dated = pairs.withColumn("as_of", F.lit(day))
-    on_day = F.col("as_of") == F.lit(day)
-    groups = {g: read_group(spark, warehouse, g).where(on_day) for g in GROUPS}
-    attrs = read_show_attributes(spark, warehouse).where(on_day)
+    groups = {g: read_group(spark, warehouse, g, [day]) for g in GROUPS}
+    attrs = read_show_attributes(spark, warehouse, [day])
     return ranking_vectors(dated, groups, attrs, by=["as_of"])
 
 
@@ -188,8 +187,8 @@ def read_range(
                 f"no {group!r} snapshot between {first} and {last}; "
                 f"the warehouse has as_of {describe_dates(dates)}"
             )
-        tables[group] = read_group(spark, warehouse, group).where(
-            F.col("as_of").between(F.lit(first), F.lit(last))
+        tables[group] = read_group(
+            spark, warehouse, group, [d for d in dates if first <= d <= last]
         )
     return tables
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, cast
 
-from matplotlib.figure import Figure
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from amp_features.contract import parse_date
 from amp_features.errors import ConfigError
 from amp_features.explore.frames import feature, read_range
+from amp_features.extras import require
 from amp_features.training.snapshots import (
     SnapshotMissingError,
     describe_dates,
@@ -25,6 +25,13 @@ from amp_features.training.snapshots import (
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
+
+
+def _figure_class() -> type[Figure]:
+    """matplotlib's Figure, imported when a plot is asked for (the [notebook] extra)."""
+    figure: type[Figure] = require("matplotlib.figure", "notebook").Figure
+    return figure
 
 
 def histogram(values: DataFrame, name: str, *, bins: int, lo: float, hi: float) -> DataFrame:
@@ -78,6 +85,7 @@ def plot_distribution(
     bins: int = 30,
 ) -> Figure:
     """A feature's distribution on two as_of dates, side by side on shared axes."""
+    figure_cls = _figure_class()
     f = feature(name)
     days = [parse_date(date_a), parse_date(date_b)]
     dates = group_as_of(spark, warehouse, f.group)
@@ -87,8 +95,8 @@ def plot_distribution(
             f"no {f.group!r} snapshot as_of {', '.join(map(str, absent))}; "
             f"the warehouse has as_of {describe_dates(dates)}"
         )
-    table = read_group(spark, warehouse, f.group)
-    values = table.where(F.col("as_of").isin(days)).select("as_of", f.name)
+    table = read_group(spark, warehouse, f.group, days)
+    values = table.select("as_of", f.name)
 
     is_bool = f.dtype == "boolean"
     discrete = True  # one bar per value, centred on it (booleans, small whole numbers)
@@ -108,7 +116,7 @@ def plot_distribution(
     counts = cast("pd.DataFrame", histogram(values, f.name, bins=n_bins, lo=lo, hi=hi).toPandas())
 
     width = (hi - lo) / n_bins if hi > lo else 1.0
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    fig = figure_cls(figsize=(10, 3.8), layout="constrained")
     axes = fig.subplots(1, 2, sharex=True, sharey=True)
     for ax, day in zip(axes, days, strict=True):
         mine = counts[counts["as_of"] == day]
@@ -136,11 +144,12 @@ def plot_daily_mean(
     end: dt.date | str,
 ) -> Figure:
     """A feature's daily mean over [start, end], with the inter-quartile range shaded."""
+    figure_cls = _figure_class()
     f = feature(name)
     table = read_range(spark, warehouse, [f.group], start, end)[f.group]
     # small: one row per as_of in the range.
     daily = cast("pd.DataFrame", daily_stats(table, f.name).orderBy("as_of").toPandas())
-    fig = Figure(figsize=(9, 3.8), layout="constrained")
+    fig = figure_cls(figsize=(9, 3.8), layout="constrained")
     ax = fig.subplots()
     ax.fill_between(daily["as_of"], daily["p25"], daily["p75"], alpha=0.2, label="p25-p75")
     ax.plot(daily["as_of"], daily["mean"], marker="o", label="mean")

@@ -62,8 +62,15 @@ def _export(args: argparse.Namespace) -> int:
             "export %s: --skip-quality-gate given: publishing without a passed quality gate",
             as_of,
         )
-    assert_publishable(spark, args.warehouse, as_of, override=args.skip_quality_gate)
-    report = publish(spark, args.warehouse, as_of, args.online, keep_versions=args.keep_versions)
+    commit = assert_publishable(spark, args.warehouse, as_of, override=args.skip_quality_gate)
+    report = publish(
+        spark,
+        args.warehouse,
+        as_of,
+        args.online,
+        keep_versions=args.keep_versions,
+        commit=commit,
+    )
     print(
         f"published as_of {report.as_of} to {report.url} as version {report.version} "
         f"(previous: {report.previous_version or 'none'}): {report.total_rows} rows "

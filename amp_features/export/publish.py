@@ -20,8 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pyspark.sql import functions as F
-
 from amp_features.contract import parse_date
 from amp_features.errors import AmpFeaturesError, ConfigError, OnlineStoreError
 from amp_features.export.records import (
@@ -33,12 +31,14 @@ from amp_features.export.records import (
 from amp_features.export.writer import SUMMARY_DDL, PartitionWriter
 from amp_features.layout import Warehouse
 from amp_features.logs import log
-from amp_features.registry import GROUPS, table_columns
+from amp_features.offline import snapshots
+from amp_features.registry import GROUPS
 from amp_features.serve.backends import (
     FAILED,
     READY,
     Backend,
     VersionInfo,
+    error_cause,
     open_backend,
     redact,
     store_errors,
@@ -46,9 +46,9 @@ from amp_features.serve.backends import (
 )
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
-SHOW_ATTRIBUTE_COLUMNS = ["show_id", "creator_id", "topic", "as_of"]
+    from amp_features.offline.snapshots import Commit
 
 
 @dataclass
@@ -74,33 +74,45 @@ class PublishReport:
         return self.total_rows / self.write_seconds if self.write_seconds else 0.0
 
 
-def _read_snapshot(
-    spark: SparkSession, path: str, name: str, as_of: dt.date, columns: list[str]
-) -> DataFrame:
-    from delta.tables import DeltaTable
+def _short_cause(exc: BaseException, url: str) -> str:
+    """One line for a failure: Spark wraps executor errors in pages of traceback. Never a
+    record's contents (redis-py quotes the failed command) nor a credential of ``url``."""
+    if not isinstance(exc, AmpFeaturesError):
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        for line in reversed(lines):
+            if re.match(r"^[\w.]+(Error|Exception|Refused|Timeout)\w*: ", line):
+                if line.startswith("ModuleNotFoundError"):
+                    line += " (on the executors: check spark.pyspark.python / PYSPARK_PYTHON)"
+                # The executors' own message (writer.py) is already one clean line.
+                line = line.removeprefix("amp_features.errors.").removeprefix("OnlineStoreError: ")
+                return error_cause(AmpFeaturesError(line), url)
+    return error_cause(exc, url)
 
-    if not DeltaTable.isDeltaTable(spark, path):
-        raise OnlineStoreError(f"cannot export: {name} is not a Delta table at {path}")
-    df = spark.read.format("delta").load(path)
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise OnlineStoreError(
-            f"cannot export: Delta table {name} at {path} lacks column(s) {', '.join(missing)}"
+
+def readers_now(url: str, previous: str | None) -> str:
+    """What readers of the store are served right now, read from its live pointer (after a
+    failure the store may have lost its data or be gone: nothing is assumed)."""
+    try:
+        backend = open_backend(url, timeout=5.0)
+        try:
+            pointer = backend.current()
+        finally:
+            backend.close()
+    except Exception as exc:
+        return (
+            "The store could not be reached to check what readers see now "
+            f"({error_cause(exc, url).rstrip('.')})"
         )
-    return df.where(F.col("as_of") == F.lit(as_of)).select(*columns)
-
-
-def _short_cause(exc: BaseException) -> str:
-    """One line for a failure: Spark wraps executor errors in pages of traceback."""
-    if isinstance(exc, AmpFeaturesError):
-        return str(exc)
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    for line in reversed(lines):
-        if re.match(r"^[\w.]+(Error|Exception|Refused|Timeout)\w*: ", line):
-            if line.startswith("ModuleNotFoundError"):
-                line += " (on the executors: check spark.pyspark.python / PYSPARK_PYTHON)"
-            return line[:400]
-    return (lines[0] if lines else type(exc).__name__)[:400]
+    if pointer is None:
+        lost = f" (it had {previous} when the export started)" if previous else ""
+        return f"Checked in the store: it has no live version, so readers get nothing{lost}"
+    served = f"version {pointer.version} (as_of {pointer.as_of})"
+    if pointer.version == previous:
+        return f"Checked in the store: the live version is still {served}, which readers are served"
+    return (
+        f"Checked in the store: the live version is now {served}, which readers are served "
+        f"(it was {previous or 'none'} when the export started)"
+    )
 
 
 def _buckets(n: int, records_per_bucket: int) -> int:
@@ -117,6 +129,7 @@ def publish(
     records_per_bucket: int = 20_000,
     batch_size: int = 500,
     on_stage: Callable[[str], None] | None = None,
+    commit: Commit | None = None,
 ) -> PublishReport:
     """Publish the as_of snapshot of ``warehouse`` to the store at ``url``; see the module doc.
 
@@ -138,13 +151,15 @@ def publish(
         if on_stage is not None:
             on_stage(name)
 
-    stage("reading the Delta tables")
-    tables = {
-        g: _read_snapshot(spark, wh.feature_table(g), f"feature table {g}", day, table_columns(g))
-        for g in GROUPS
-    }
-    attrs = _read_snapshot(spark, wh.show_attributes, SHOW_ATTRIBUTES, day, SHOW_ATTRIBUTE_COLUMNS)
-    paths = {g: wh.feature_table(g) for g in GROUPS} | {SHOW_ATTRIBUTES: wh.show_attributes}
+    stage("reading the committed snapshot")
+    # Every table at the version D's commit recorded: a re-run in progress, or a manual write
+    # to a partition, cannot leak into the online store.
+    commit = commit or snapshots.resolve(spark, wh.root, day)
+    snapshot = snapshots.read_snapshot(spark, wh.root, commit)
+    tables = {g: snapshot[g] for g in GROUPS}
+    attrs = snapshot[SHOW_ATTRIBUTES]
+    paths = {t: f"{snapshots.table_path(wh.root, t)}@v{commit.versions[t]}" for t in snapshot}
+    log.info("export %s: %s", day, commit.describe())
     stage("counting the rows to export")
     counted = expected_rows(tables, attrs).collect()  # small: one row per table
     expected = dict.fromkeys(paths, 0) | {r["table"]: int(r["rows"]) for r in counted}
@@ -202,20 +217,26 @@ def publish(
                 info.state = FAILED
                 backend.save_info(info)
             except Exception as mark_exc:  # the store may be the thing that failed
-                log.warning("could not mark version %s failed: %s", info.version, mark_exc)
+                log.warning(
+                    "could not mark version %s failed: %s",
+                    info.version,
+                    error_cause(mark_exc, url),
+                )
         backend.close()
         version = f" of version {info.version}" if info is not None else ""
         raise OnlineStoreError(
             f"export of as_of {day} to {shown} failed while {step}{version}: "
-            f"{_short_cause(exc).rstrip('.')}. The live version is still {previous or 'none'}, so readers "
-            "are unaffected; run the export again to complete it."
+            f"{_short_cause(exc, url).rstrip('.')}. {readers_now(url, previous)}; "
+            "run the export again to complete it."
         ) from exc
 
     try:
         stage("deleting old versions")
         deleted = retain(backend, keep_versions, keep={info.version})
     except Exception as exc:  # the new version is live; cleanup can wait for the next run
-        log.warning("export %s: could not delete old versions of %s: %s", day, shown, exc)
+        log.warning(
+            "export %s: could not delete old versions of %s: %s", day, shown, error_cause(exc, url)
+        )
         deleted = []
     finally:
         backend.close()

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from amp_features.errors import OnlineStoreError
 from amp_features.export.records import SOURCE_TABLES
-from amp_features.serve.backends import open_backend
+from amp_features.serve.backends import error_cause, open_backend
 from amp_features.serve.codec import USER_RECORD, encode_user
 
 # What each writing task yields: its partition and the records it stored.
@@ -36,9 +36,10 @@ class UserParts:
     @classmethod
     def start(cls, key: str, bucket: int, done: set[str]) -> UserParts:
         # The rows of a user must be consecutive: a user seen twice would be written twice,
-        # the second record (with only some of its rows) overwriting the first.
+        # the second record (with only some of its rows) overwriting the first. The message
+        # names no user: errors never carry record contents.
         if key in done:
-            raise OnlineStoreError(f"user {key!r}: its rows reached the writer out of order")
+            raise OnlineStoreError("the rows of a user reached the writer out of order")
         done.add(key)
         return cls(key, bucket)
 
@@ -100,10 +101,20 @@ class PartitionWriter:
 
         done: set[str] = set()
         backend = open_backend(self.url)
+        doing = "writing the records"
         try:
             written = backend.write_records(self.version, self.buckets, records(), self.batch_size)
+            doing = "noting what it wrote in the manifest"
             # Written last: a task that died midway leaves no manifest entry, so the check fails.
             backend.write_manifest(self.version, task, {"records": written, "rows": counts})
+        except Exception as exc:
+            # The driver's error (e.g. redis-py's pipeline error) quotes the failed command with
+            # its record keys and values; Spark would print it in every log line of the task.
+            # ``from None`` keeps it out of the worker's traceback too.
+            raise OnlineStoreError(
+                f"{backend.url}: task {task} failed {doing} of version {self.version}: "
+                f"{error_cause(exc, self.url)}"
+            ) from None
         finally:
             backend.close()
         yield pa.RecordBatch.from_pydict(

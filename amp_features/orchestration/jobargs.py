@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from amp_features.cliargs import session_from_args
 from amp_features.errors import AmpFeaturesError, ConfigError
-from amp_features.orchestration.stages import Targets
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from amp_features.pipeline.runner import Targets
 
 # Environment fallbacks, so a cluster's spark-submit wrapper can set the storage once.
 ENV_LAKE = "AMP_FEATURES_LAKE"
@@ -50,6 +51,8 @@ def add_storage_args(parser: argparse.ArgumentParser) -> None:
 
 def targets_from(args: argparse.Namespace) -> Targets:
     """Lake/warehouse/online from parsed flags, with a clear error when one is missing."""
+    from amp_features.pipeline.runner import Targets
+
     for flag, env in (("lake", ENV_LAKE), ("warehouse", ENV_WAREHOUSE)):
         if not getattr(args, flag):
             raise ConfigError(f"--{flag} is required (or set ${env})")

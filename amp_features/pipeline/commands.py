@@ -27,7 +27,16 @@ def register(sub: Any) -> None:
         action="store_true",
         help="do not run the input/output quality suites (the export gate will then refuse)",
     )
+    _add_policy_args(p)
     p.set_defaults(handler=_run)
+
+    p = sub.add_parser("commits", help="the commit log: which snapshot readers see per as_of")
+    csub = p.add_subparsers(dest="commits_command", required=True)
+    c = csub.add_parser("list", help="every commit, newest last (the latest per as_of is live)")
+    c.add_argument("--warehouse", required=True)
+    c.add_argument("--as-of", default=None, help="only this as-of date")
+    c.add_argument("--json", action="store_true", help="one JSON object per line")
+    c.set_defaults(handler=_commits_list)
 
     p = sub.add_parser(
         "demo",
@@ -42,33 +51,87 @@ def register(sub: Any) -> None:
 
 
 def _print_result(result: Any) -> None:
-    print(f"as_of {result.as_of} ({result.mode}, run {result.run_id}):")
+    commit = result.commit
+    print(f"as_of {result.as_of} ({result.mode}, run {result.run_id}, commit {commit.commit_id}):")
     for group, path in result.tables.items():
-        print(f"  {group:<16} {result.rows.get(group, 0):>10,} rows  -> {path}")
+        version = commit.versions.get(group)
+        print(f"  {group:<16} {result.rows.get(group, 0):>10,} rows  -> {path} (version {version})")
 
 
 def _run(args: argparse.Namespace) -> int:
     from amp_features.cli import spark_from_args
     from amp_features.contract import parse_date
-    from amp_features.pipeline.api import run_features
+    from amp_features.pipeline.runner import RUN_STAGES, RunContext, Targets, run_stages
 
     as_of = parse_date(args.as_of)
     spark = spark_from_args(args)
-    if not args.skip_validation:
-        from amp_features.quality import validate_inputs
+    ctx = RunContext(
+        spark,
+        as_of,
+        Targets(args.lake, args.warehouse),
+        mode=args.mode,
+        skip_validation=args.skip_validation,
+        input_policy=_input_policy(args),
+    )
+    # A broken input table or a failed output suite raises QualityGateError (exit 1): the
+    # commit row of D is then either absent (inputs) or marked as failed (outputs).
+    run_stages(ctx, RUN_STAGES)
+    assert ctx.result is not None
+    _print_result(ctx.result)
+    return 0
 
-        # Raises QualityGateError (exit 1) on a broken table, before anything is written.
-        validate_inputs(spark, args.lake, args.warehouse, as_of)
-    result = run_features(spark, args.lake, args.warehouse, as_of, mode=args.mode)
-    _print_result(result)
-    if not args.skip_validation:
-        from amp_features.quality import validate_outputs
 
-        quality = validate_outputs(spark, args.warehouse, as_of)
-        print(quality.summary())
-        print(f"quality report: {quality.report}")
-        if not quality.success:
-            return 1
+def _input_policy(args: argparse.Namespace) -> object:
+    """The empty-day policy from the flags (None: the default, a missing day stops the run)."""
+    import importlib
+
+    try:
+        policy = importlib.import_module("amp_features.quality.policy")
+    except ImportError:  # until the policy module lands
+        return None
+    from_args = getattr(policy, "from_args", None)
+    return from_args(args) if from_args is not None else None
+
+
+def _add_policy_args(p: Any) -> None:
+    import importlib
+
+    try:
+        policy = importlib.import_module("amp_features.quality.policy")
+    except ImportError:  # until the policy module lands
+        return
+    add = getattr(policy, "add_args", None)
+    if add is not None:
+        add(p)
+
+
+def _commits_list(args: argparse.Namespace) -> int:
+    import json
+
+    from amp_features.cli import spark_from_args
+    from amp_features.contract import parse_date
+    from amp_features.offline import snapshots
+
+    spark = spark_from_args(args)
+    day = parse_date(args.as_of) if args.as_of else None
+    commits = snapshots.history(spark, args.warehouse, day)
+    live = {c.commit_id for c in snapshots.latest_commits(spark, args.warehouse).values()}
+    if not commits:
+        print(f"no commits in {args.warehouse}")
+        return 0
+    for c in commits:
+        if args.json:
+            print(json.dumps({**c.__dict__, "live": c.commit_id in live}, default=str))
+            continue
+        state = {True: "passed", False: "FAILED", None: "unvalidated"}[c.validation_passed]
+        mark = "*" if c.commit_id in live else " "
+        versions = ",".join(f"{k}@{v}" for k, v in sorted(c.versions.items()))
+        print(
+            f"{mark} {c.as_of}  {c.commit_id:<24} {c.committed_at:%Y-%m-%d %H:%M:%S}  "
+            f"{c.mode:<11} {state:<11} {versions}"
+            + (f"  airflow={c.external_run_id}" if c.external_run_id else "")
+        )
+    print("(* = the commit readers see for that as_of)")
     return 0
 
 
@@ -89,25 +152,23 @@ def _demo(args: argparse.Namespace) -> int:
 
     log.info("demo: generating a lake of %d users over %d days in %s", args.users, args.days, lake)
     generate_lake(spark, lake, users=args.users, days=args.days, end_date=end, seed=args.seed)
-    result = run_features(spark, lake, warehouse, end)
-    from amp_features.quality import assert_publishable, validate_outputs
+    result = run_features(spark, lake, warehouse, end, validate=True)
+    from amp_features.offline import snapshots
+    from amp_features.quality import assert_publishable
 
-    quality = validate_outputs(spark, warehouse, end)
-    print(f"quality:    {'passed' if quality.success else 'FAILED'} ({quality.report})")
-    assert_publishable(spark, warehouse, end)
-    report = publish(spark, warehouse, end, online)
+    commit = assert_publishable(spark, warehouse, end)
+    print(f"quality:    passed ({commit.describe()})")
+    report = publish(spark, warehouse, end, online, commit=commit)
     print(f"lake:       {lake}")
     print(f"warehouse:  {warehouse}")
     _print_result(result)
     print(f"online:     {online} (version {getattr(report, 'version', '?')})")
 
-    # A taste of serving: one user's ranking vectors for a few shows.
-    user = spark.read.format("delta").load(result.tables["user"]).where(f"as_of = '{end}'")
+    # A taste of serving: one user's ranking vectors for a few shows, read from the commit.
+    user = snapshots.read(spark, warehouse, commit, "user")
     first_user = user.orderBy("sessions_60d", ascending=False).select("user_id").first()
     shows = (
-        spark.read.format("delta")
-        .load(result.tables["show"])
-        .where(f"as_of = '{end}'")
+        snapshots.read(spark, warehouse, commit, "show")
         .orderBy("show_plays_60d", ascending=False)
         .select("show_id")
         .limit(3)

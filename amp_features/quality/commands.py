@@ -65,18 +65,30 @@ def _validate(args: argparse.Namespace) -> int:
         # Raises QualityGateError (exit 1, one line) when a table is broken.
         result = validate_inputs(spark, args.lake, args.warehouse, args.as_of)
     else:
-        result = validate_outputs(spark, args.warehouse, args.as_of, report=not args.no_report)
+        import uuid
+
+        from amp_features.contract import parse_date
+        from amp_features.offline.lease import hold
+
+        # Binding the result to the commit writes the commit log: one writer at a time.
+        run_id = uuid.uuid4().hex[:12]
+        with hold(spark, args.warehouse, run_id, f"validate outputs {args.as_of} (run {run_id})"):
+            result = validate_outputs(
+                spark, args.warehouse, parse_date(args.as_of), report=not args.no_report
+            )
     print(result.summary())
     print(f"results: {result.path}" + (f"\nreport: {result.report}" if result.report else ""))
     return 0 if result.success else 1
 
 
 def _gate(args: argparse.Namespace) -> int:
+    from amp_features.cli import spark_from_args
     from amp_features.quality.gate import assert_publishable
 
-    # The gate only reads stored JSON: no Spark session is needed.
-    assert_publishable(None, args.warehouse, args.as_of, override=args.override)  # type: ignore[arg-type]
-    print(f"publishable: as_of {args.as_of}" + (" (override)" if args.override else ""))
+    commit = assert_publishable(
+        spark_from_args(args), args.warehouse, args.as_of, override=args.override
+    )
+    print(f"publishable: {commit.describe()}" + (" (override)" if args.override else ""))
     return 0
 
 

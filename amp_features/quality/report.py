@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from amp_features.layout import Warehouse
+from amp_features.offline import snapshots
+from amp_features.offline.snapshots import Commit
 from amp_features.quality import derive, store
 from amp_features.quality.results import QualityResult, SuiteResult
 from amp_features.registry import GROUPS, features_of
@@ -149,12 +150,20 @@ def _histograms_png(
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _group_section(spark: SparkSession, warehouse: str, group: str, profile: dict[str, Any]) -> str:
+def _group_section(
+    spark: SparkSession,
+    warehouse: str,
+    group: str,
+    profile: dict[str, Any],
+    commit: Commit,
+    previous: Commit | None,
+) -> str:
     title = f"<h3>{html.escape(group)}</h3>"
-    path = Warehouse(warehouse).feature_table(group)
-    if not profile or not store.is_delta(path):
+    if not profile or group not in commit.versions:
         return title + '<p class="fail">feature table missing or unreadable</p>'
-    df = spark.read.format("delta").load(path)
+    df = snapshots.read(spark, warehouse, commit, group)
+    if previous is not None and group in previous.versions:
+        df = df.unionByName(snapshots.read(spark, warehouse, previous, group))
     features = [f.name for f in features_of(group) if f.name in profile.get("features", {})]
     day = dt.date.fromisoformat(profile["as_of"])
     prev = profile.get("previous_as_of")
@@ -193,12 +202,15 @@ def render_report(
     warehouse: str,
     outputs: QualityResult,
     inputs: QualityResult | None = None,
+    commit: Commit | None = None,
+    previous: Commit | None = None,
 ) -> str:
+    commit = commit or snapshots.resolve(spark, warehouse, outputs.as_of)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>amp_features quality, as_of {outputs.as_of}</title><style>{CSS}</style></head><body>",
         f"<h1>Feature quality for as_of {outputs.as_of} {_badge(outputs.success)}</h1>",
-        f'<p class="muted">output run {outputs.run_id}'
+        f'<p class="muted">{html.escape(commit.describe())}, output run {outputs.run_id}'
         + (f", input run {inputs.run_id}" if inputs else "")
         + f". Suites: expectations/*.json. Results: {html.escape(outputs.path or '')}</p>",
         "<h2>Output suites (the publish gate)</h2>",
@@ -210,7 +222,8 @@ def render_report(
         "<h2>Feature distributions (current as_of bars, previous as_of line)</h2>",
     ]
     for group in GROUPS:
-        parts.append(_group_section(spark, warehouse, group, outputs.profiles.get(group, {})))
+        profile = outputs.profiles.get(group, {})
+        parts.append(_group_section(spark, warehouse, group, profile, commit, previous))
     parts.append("<h2>All expectations</h2>")
     for s in (inputs.suites if inputs else []) + outputs.suites:
         parts.append(_suite_details(s))
@@ -218,12 +231,21 @@ def render_report(
     return "\n".join(parts)
 
 
-def write_report(spark: SparkSession, warehouse: str, outputs: QualityResult) -> str:
-    """Write the report for ``outputs`` (with the as_of's input results, if any); return its path."""
+def write_report(
+    spark: SparkSession,
+    warehouse: str,
+    outputs: QualityResult,
+    commit: Commit | None = None,
+    previous: Commit | None = None,
+) -> str:
+    """Write the report for ``outputs`` (with the as_of's input results, if any); return its path.
+
+    The distributions are read from ``commit`` (default: the latest commit of the as_of) and the
+    ``previous`` commit it is compared with."""
     from amp_features.quality.validate import load_result
 
     inputs = load_result(warehouse, outputs.as_of, "inputs")
-    page = render_report(spark, warehouse, outputs, inputs)
+    page = render_report(spark, warehouse, outputs, inputs, commit, previous)
     path = store.report_path(warehouse, outputs.as_of)
     store.write_text(path, page)
     store.write_text(

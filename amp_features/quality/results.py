@@ -25,10 +25,13 @@ class ExpectationOutcome:
     unexpected_count: int | None = None
     element_count: int | None = None
     observed: Any = None
+    # Not run: a column it needs is missing, which the schema check of the batch already
+    # reports (one failure per missing column, not one per expectation on it).
+    skipped: bool = False
 
     @property
     def fatal(self) -> bool:
-        return not self.success and self.severity == CRITICAL
+        return not self.success and not self.skipped and self.severity == CRITICAL
 
     def describe(self) -> str:
         on = f" on {self.column}" if self.column else ""
@@ -57,7 +60,11 @@ class SuiteResult:
 
     @property
     def warnings(self) -> list[ExpectationOutcome]:
-        return [o for o in self.outcomes if not o.success and not o.fatal]
+        return [o for o in self.outcomes if not o.success and not o.fatal and not o.skipped]
+
+    @property
+    def skipped(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if o.skipped]
 
 
 @dataclass
@@ -96,7 +103,10 @@ class QualityResult:
             n_ok = sum(o.success for o in s.outcomes)
             mark = "ok  " if s.success else "FAIL"
             warn = f", {len(s.warnings)} warning(s)" if s.warnings else ""
-            lines.append(f"  {mark} {s.name}: {n_ok}/{len(s.outcomes)} expectations met{warn}")
+            skip = f", {len(s.skipped)} not evaluated (missing columns)" if s.skipped else ""
+            lines.append(
+                f"  {mark} {s.name}: {n_ok}/{len(s.outcomes)} expectations met{warn}{skip}"
+            )
             for o in s.failures:
                 lines.append(f"       FAIL {o.describe()}")
             for o in s.warnings:

@@ -14,7 +14,7 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from amp_features.errors import ConfigError
-from amp_features.quality.results import ExpectationOutcome, SuiteResult
+from amp_features.quality.results import CRITICAL, ExpectationOutcome, SuiteResult
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,6 +27,9 @@ RESULT_FORMAT: dict[str, Any] = {"result_format": "BASIC", "partial_unexpected_c
 # The small pandas frames can afford examples (which days are missing, which ratio).
 SMALL_RESULT_FORMAT: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
 EXAMPLES = 5
+SCHEMA_CHECK = "expect_table_columns_to_match_set"
+# Columns the quality code derives itself (derive.py): never a schema difference of the table.
+DERIVED_PREFIX = "_q_"
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,12 +80,24 @@ def batches_of(suite: dict[str, Any]) -> list[str]:
     return seen
 
 
+def _columns_used(exp: dict[str, Any]) -> list[str]:
+    """The columns an expectation reads (not ``column_set``: that one is the schema check)."""
+    kwargs = exp.get("kwargs", {})
+    used = [kwargs[k] for k in ("column", "column_A", "column_B") if isinstance(kwargs.get(k), str)]
+    return used + [str(c) for c in kwargs.get("column_list") or []]
+
+
 def run_suite(
     suite: dict[str, Any],
     frames: dict[str, DataFrame | pd.DataFrame],
     parameters: dict[str, Any] | None = None,
 ) -> SuiteResult:
-    """Validate each batch of ``suite`` against ``frames[batch]`` and collect the outcomes."""
+    """Validate each batch of ``suite`` against ``frames[batch]`` and collect the outcomes.
+
+    An expectation on a column the frame lacks is not handed to GX (it would fail with an
+    internal error such as "list index out of range"): it is recorded as skipped, and the
+    batch's schema check names the missing column once.
+    """
     import great_expectations as gx
 
     name = suite["name"]
@@ -91,23 +106,60 @@ def run_suite(
     for batch in batches_of(suite):
         if batch not in frames:
             raise ConfigError(f"suite {name}: no DataFrame for its batch {batch!r}")
-        exps = [e for e in suite["expectations"] if e.get("meta", {}).get("batch", "rows") == batch]
-        part = gx.ExpectationSuite(name=f"{name}.{batch}", expectations=exps)
-        if len(part.expectations) != len(exps):
-            raise ConfigError(f"suite {name}: an expectation of batch {batch!r} is not valid GX")
         frame = frames[batch]
-        gx_batch = _batch_definition(batch, frame).get_batch(batch_parameters={"dataframe": frame})
-        small = _is_pandas(frame)
-        validation = gx_batch.validate(
-            part,
-            result_format=SMALL_RESULT_FORMAT if small else RESULT_FORMAT,
-            expectation_parameters=parameters or {},
-        )
-        raw = validation.to_json_dict()
-        result.gx_results[batch] = raw
-        for item in raw["results"]:
-            result.outcomes.append(_outcome(name, result.table, batch, item))
+        present = set(frame.columns)
+        exps: list[tuple[dict[str, Any], list[str]]] = []
+        skipped: list[tuple[dict[str, Any], list[str]]] = []
+        for e in suite["expectations"]:
+            if e.get("meta", {}).get("batch", "rows") != batch:
+                continue
+            missing = [c for c in _columns_used(e) if c not in present]
+            (skipped if missing else exps).append((e, missing))
+        outcomes = []
+        if exps:
+            part = gx.ExpectationSuite(name=f"{name}.{batch}", expectations=[e for e, _ in exps])
+            if len(part.expectations) != len(exps):
+                raise ConfigError(
+                    f"suite {name}: an expectation of batch {batch!r} is not valid GX"
+                )
+            gx_batch = _batch_definition(batch, frame).get_batch(
+                batch_parameters={"dataframe": frame}
+            )
+            small = _is_pandas(frame)
+            validation = gx_batch.validate(
+                part,
+                result_format=SMALL_RESULT_FORMAT if small else RESULT_FORMAT,
+                expectation_parameters=parameters or {},
+            )
+            raw = validation.to_json_dict()
+            result.gx_results[batch] = raw
+            outcomes = [_outcome(name, result.table, batch, item) for item in raw["results"]]
+        reported = any(o.expectation == SCHEMA_CHECK and not o.success for o in outcomes)
+        outcomes += [_skipped(name, result.table, batch, e, cols, reported) for e, cols in skipped]
+        result.outcomes += outcomes
     return result
+
+
+def _skipped(
+    suite: str, table: str, batch: str, exp: dict[str, Any], missing: list[str], reported: bool
+) -> ExpectationOutcome:
+    """The outcome of an expectation whose column is missing. Only skipped when the batch's
+    schema check already failed on it; otherwise it is the failure that says so."""
+    meta = exp.get("meta", {})
+    what = f"no column {', '.join(missing)}"
+    return ExpectationOutcome(
+        suite=suite,
+        table=table,
+        batch=batch,
+        expectation=exp["type"],
+        column=", ".join(_columns_used(exp)) or None,
+        severity=str(exp.get("severity") or CRITICAL),
+        success=False,
+        check=str(meta.get("check", exp["type"])) if reported else "missing column",
+        why=str(meta.get("why", "")),
+        detail=f"not evaluated: {what}" if reported else what,
+        skipped=reported,
+    )
 
 
 def _outcome(suite: str, table: str, batch: str, item: dict[str, Any]) -> ExpectationOutcome:
@@ -150,9 +202,18 @@ def _detail(
     if exc.get("raised_exception"):
         message = str(exc.get("exception_message") or "").strip().splitlines()
         return f"could not be evaluated: {message[0] if message else 'error'}"
-    if o.expectation == "expect_table_columns_to_match_set":
+    if o.expectation == SCHEMA_CHECK:
         mismatched = (res.get("details") or {}).get("mismatched") or {}
-        parts = [f"{k} columns {sorted(v)}" for k, v in mismatched.items() if v]
+        missing = sorted(str(c) for c in mismatched.get("missing") or [])
+        # Extra columns only matter to an exact match; our derived ones never do.
+        exact = kwargs.get("exact_match", True)
+        unexpected = (mismatched.get("unexpected") or []) if exact else []
+        extra = sorted(str(c) for c in unexpected if not str(c).startswith(DERIVED_PREFIX))
+        parts = [
+            f"{label} column{'s' if len(cols) > 1 else ''} {', '.join(cols)}"
+            for label, cols in (("missing", missing), ("unexpected", extra))
+            if cols
+        ]
         return "; ".join(parts) if parts else f"columns {res.get('observed_value')}"
     if o.expectation == "expect_column_values_to_be_of_type":
         return f"observed {res.get('observed_value')}, expected {kwargs.get('type_')}"

@@ -1,9 +1,11 @@
 """The Great Expectations suites: built from the contract and the registry, kept as JSON files.
 
-The files in ``expectations/`` are what reviewers read and what the pipeline runs. They are
-generated from ``contract.py`` (raw tables) and ``registry.py`` (features) by
-``amp-features quality suites --write``; ``--check`` (and a test) fails when they drift, so a new
-feature or column cannot ship without its expectations.
+The files in ``amp_features/quality/expectations/`` (``expectations/`` at the repository root is a
+link to it) are what reviewers read and what the pipeline runs. They ship inside the package, so an
+installed wheel validates exactly what the checkout does, and they are read through
+``importlib.resources``. They are generated from ``contract.py`` (raw tables) and ``registry.py``
+(features) by ``amp-features quality suites --write``; ``--check`` (and a test) fails when they
+drift, so a new feature or column cannot ship without its expectations.
 
 Each expectation carries ``meta.batch``: the (derived) DataFrame it validates.
 
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import json
 import os
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +82,27 @@ FEATURE_RANGES: dict[str, tuple[float | None, float | None, str]] = {
 AFFINITY_OF_GROUP = {"user_topic": "topic_affinity", "user_creator": "creator_affinity"}
 
 
-def expectations_dir() -> Path:
-    """``expectations/`` at the repository root, or ``AMP_EXPECTATIONS_DIR``."""
+SUITES_PACKAGE = "amp_features.quality"
+SUITES_FOLDER = "expectations"
+
+
+def suites_location() -> Traversable:
+    """Where the suites are read from: ``AMP_EXPECTATIONS_DIR`` if set, else the package data."""
     override = os.environ.get("AMP_EXPECTATIONS_DIR")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "expectations"
+    return resources.files(SUITES_PACKAGE) / SUITES_FOLDER
+
+
+def expectations_dir() -> Path:
+    """The suites' folder on disk, for ``quality suites --write/--check``."""
+    location = suites_location()
+    if not isinstance(location, Path):  # e.g. the package runs from a zip file
+        raise ConfigError(
+            f"the expectation suites are not a folder on disk ({location}); "
+            "set AMP_EXPECTATIONS_DIR to write or check them"
+        )
+    return location
 
 
 def input_suite_name(table: str) -> str:
@@ -484,8 +503,8 @@ def stale_suites(directory: Path | None = None) -> list[str]:
 
 def load_suite(name: str) -> dict[str, Any]:
     """The suite as stored in ``expectations/<name>.json`` (what the pipeline runs)."""
-    path = expectations_dir() / f"{name}.json"
-    if not path.exists():
+    path = suites_location() / f"{name}.json"
+    if not path.is_file():
         raise ConfigError(
             f"expectation suite {name!r} not found at {path}; "
             "run `amp-features quality suites --write`"

@@ -15,9 +15,12 @@ from pyspark.sql import functions as F
 
 from amp_features.contract import RAW_TABLES, WINDOW_DAYS, RawTable, parse_date
 from amp_features.errors import QualityGateError
-from amp_features.layout import Lake, Warehouse
+from amp_features.layout import Lake
 from amp_features.logs import log
+from amp_features.offline import snapshots
+from amp_features.offline.snapshots import Commit
 from amp_features.quality import derive, store
+from amp_features.quality.policy import WARN, EmptyDayPolicy, InputPolicy, from_env
 from amp_features.quality.results import ExpectationOutcome, QualityResult, SuiteResult
 from amp_features.quality.runner import run_suite
 from amp_features.quality.suites import (
@@ -62,18 +65,26 @@ def validate_inputs(
     as_of: dt.date | str,
     *,
     raise_on_broken: bool = True,
+    policy: InputPolicy | None = None,
 ) -> QualityResult:
     """Run the four input suites for ``as_of``; persist the result.
 
     Invalid rows only warn (the engine quarantines them). A broken table (missing, missing
     partition, collapsed volume, changed schema, repeated dimension key) raises
     ``QualityGateError`` naming the table and the problem, after the result is persisted.
+    ``policy`` says which empty or quiet days of the event tables are allowed (default: the
+    one of ``$AMP_EMPTY_DAY_POLICY``, else none: see ``quality/policy.py``).
     """
     day = parse_date(as_of)
+    policy = from_env() if policy is None else policy
     result = QualityResult("inputs", day, _run_id())
     for table in RAW_TABLES.values():
-        suite = _validate_input_table(spark, Lake(lake).table(table.name), table, day)
+        suite = _validate_input_table(
+            spark, Lake(lake).table(table.name), table, day, policy.of(table.name)
+        )
         result.suites.append(suite)
+    if policy.describe():
+        result.profiles["empty_day_policy"] = policy.describe()
     _persist(warehouse, result)
     for o in result.warnings:
         log.warning("input quality warning: %s", o.describe())
@@ -92,7 +103,7 @@ def broken_message(result: QualityResult) -> str:
 
 
 def _validate_input_table(
-    spark: SparkSession, path: str, table: RawTable, day: dt.date
+    spark: SparkSession, path: str, table: RawTable, day: dt.date, policy: EmptyDayPolicy
 ) -> SuiteResult:
     name = input_suite_name(table.name)
     suite = load_suite(name)
@@ -123,8 +134,12 @@ def _validate_input_table(
     present = sorted(d for d, _ in day_rows)
     # A lake younger than the window is expected from its first day on.
     first = max(window_start, dt.date.fromisoformat(present[0])) if present else day
-    expected = [(first + dt.timedelta(days=i)).isoformat() for i in range((day - first).days + 1)]
-    days = pd.DataFrame(day_rows, columns=["dt", "rows"])
+    window = [(first + dt.timedelta(days=i)).isoformat() for i in range((day - first).days + 1)]
+    # The empty-day policy: which days must be there, and with how many rows to count.
+    expected = policy.required_days(window)
+    days = pd.DataFrame([(d, n) for d, n in day_rows if n >= policy.floor], columns=["dt", "rows"])
+    _log_allowed_days(table.name, policy, window, dict(day_rows))
+    suite = policy.adjust_suite(suite, table.name, day)
     checked = derive.with_row_checks(rows, table).cache()
     try:
         return run_suite(
@@ -134,6 +149,19 @@ def _validate_input_table(
         )
     finally:
         checked.unpersist()
+
+
+def _log_allowed_days(
+    table: str, policy: EmptyDayPolicy, window: list[str], counts: dict[str, int]
+) -> None:
+    """Say which empty days the policy let through (a warning policy's days are reported
+    as the suite's warnings instead)."""
+    if policy.on_empty == WARN:
+        return
+    required = set(policy.required_days(window))
+    empty = [d for d in window if d not in required and counts.get(d, 0) == 0]
+    if empty:
+        log.info("%s: no rows on %s, allowed by the empty-day policy", table, ", ".join(empty))
 
 
 def volume(day_rows: list[tuple[str, int]], day: dt.date, history_days: int) -> pd.DataFrame:
@@ -159,16 +187,23 @@ def validate_outputs(
     as_of: dt.date | str,
     *,
     report: bool = True,
+    commit: Commit | None = None,
+    bind: bool = True,
 ) -> QualityResult:
-    """Run the five output suites for ``as_of``; persist the result (and the HTML report).
+    """Run the five output suites on the committed snapshot of ``as_of``; persist the result
+    (and the HTML report) and, with ``bind``, record it on the commit row.
 
-    Never raises on a failed suite: the publish gate (``gate.assert_publishable``) reads the
-    persisted result and refuses. Check ``result.success`` to stop earlier.
+    The tables are read at the versions the commit recorded (``commit``, or the latest commit of
+    ``as_of``), so the result speaks of exactly what readers see. Never raises on a failed suite:
+    the publish gate (``gate.assert_publishable``) reads the bound result and refuses. Check
+    ``result.success`` to stop earlier.
     """
     day = parse_date(as_of)
+    commit = commit or snapshots.resolve(spark, warehouse, day)
+    previous = _previous_commit(spark, warehouse, day)
     result = QualityResult("outputs", day, _run_id())
     for group in GROUPS:
-        suite, profile = _validate_group(spark, warehouse, group, day)
+        suite, profile = _validate_group(spark, warehouse, group, commit, previous)
         result.suites.append(suite)
         result.profiles[group] = profile
     result.path = store.result_path(warehouse, day, result.kind)
@@ -176,30 +211,47 @@ def validate_outputs(
         from amp_features.quality.report import write_report
 
         try:
-            result.report = write_report(spark, warehouse, result)
+            result.report = write_report(spark, warehouse, result, commit, previous)
         except Exception:  # the report is for people; it must not hide the result
             log.exception("quality report for as_of %s could not be written", day)
     _persist(warehouse, result)
-    log.info("%s", result.summary())
+    store.write_text(store.commit_result_path(warehouse, day, commit.commit_id), result.to_json())
+    if bind:
+        snapshots.record_validation(spark, warehouse, commit, result.run_id, result.success)
+    log.info("%s (%s)", result.summary(), commit.describe())
     return result
 
 
+def _previous_commit(spark: SparkSession, warehouse: str, day: dt.date) -> Commit | None:
+    """The latest committed as_of before ``day`` (the drift checks compare with it)."""
+    earlier = [d for d in snapshots.committed_dates(spark, warehouse) if d < day]
+    return snapshots.resolve(spark, warehouse, max(earlier)) if earlier else None
+
+
 def _validate_group(
-    spark: SparkSession, warehouse: str, group: str, day: dt.date
+    spark: SparkSession,
+    warehouse: str,
+    group: str,
+    commit: Commit,
+    previous: Commit | None,
 ) -> tuple[SuiteResult, dict[str, Any]]:
     name = output_suite_name(group)
     suite = load_suite(name)
-    path = Warehouse(warehouse).feature_table(group)
-    if not store.is_delta(path):
-        return _missing_table(name, "output", f"features/{group}", path), {}
-    df = spark.read.format("delta").load(path)
-    columns = dict(df.dtypes)
+    day = commit.as_of
+    try:
+        current = snapshots.read(spark, warehouse, commit, group)
+    except Exception as exc:  # a table the commit names but cannot be read: the suite fails
+        log.error("cannot read %s of %s: %s", group, commit.describe(), str(exc).splitlines()[0])
+        return _missing_table(name, "output", f"features/{group}", str(commit.versions)), {}
+    columns = dict(current.dtypes)
     if columns.get("as_of") != "date":
-        return _missing_table(name, "output", f"features/{group}", path), {}
+        return _missing_table(name, "output", f"features/{group}", f"commit {commit.commit_id}"), {}
     features = [f.name for f in features_of(group) if f.name in columns]
-    # small: one row (the latest as_of before D).
-    previous = df.where(F.col("as_of") < F.lit(day)).agg(F.max("as_of").alias("p")).first()
-    prev_day: dt.date | None = previous["p"] if previous else None
+    df = current
+    prev_day: dt.date | None = None
+    if previous is not None and group in previous.versions:
+        prev_day = previous.as_of
+        df = current.unionByName(snapshots.read(spark, warehouse, previous, group))
     as_ofs = [day] + ([prev_day] if prev_day else [])
     # small: at most two rows (D and the previous as_of).
     counts = {
@@ -207,7 +259,7 @@ def _validate_group(
     }  # small: per as_of
     profile = _profile(counts, day, prev_day, features)
 
-    current = df.where(F.col("as_of") == F.lit(day)).cache()
+    current = current.cache()
     try:
         frames = {
             "rows": current,

@@ -10,9 +10,12 @@ URLs:
 
 * ``sqlite:///abs/path/online.db`` (an absolute path, as in ``file:///``) or
   ``sqlite://relative/path.db``; the embedded default, for one machine.
-* ``redis://[:password@]host:port/db`` or ``rediss://`` (TLS); Redis, Amazon MemoryDB and
-  ElastiCache. ``?prefix=NAME`` (both schemes) puts the store's keys or tables under ``NAME``
-  (default ``amp``), so several stores can share one server or file.
+* ``redis://[[user]:password@]host:port/db`` or ``rediss://`` (TLS); Redis, Amazon MemoryDB and
+  ElastiCache. Any redis-py option can follow as a query parameter (``?password=...`` too).
+  Credentials never reach a message or a log line: see ``redact``.
+
+``?prefix=NAME`` (both schemes) puts the store's keys or tables under ``NAME`` (default ``amp``),
+so several stores can share one server or file.
 """
 
 from __future__ import annotations
@@ -27,13 +30,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-import redis
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from amp_features.errors import AmpFeaturesError, ConfigError, OnlineStoreError
+from amp_features.extras import require
 from amp_features.serve.codec import RECORD_KINDS, SHOW_RECORD, USER_RECORD, decode_shows
+
+if TYPE_CHECKING:
+    import redis  # imported for real in RedisBackend: SQLite users need not install it
 
 SCHEMES = ("sqlite", "redis", "rediss")
 DEFAULT_PREFIX = "amp"
@@ -41,14 +46,82 @@ WRITING, READY, FAILED = "writing", "ready", "failed"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
 
 
+# Query keys whose value is a credential (redis-py takes ``password``, ``ssl_password``, ...).
+_SECRET_KEY = re.compile(r"pass(word|wd)?|pwd|secret|token|credential", re.IGNORECASE)
+# A URL inside free text (an error message): scheme://, then anything up to a space or quote,
+# less the punctuation that ends a sentence.
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]*[^\s'\"<>.,;:)]")
+# redis-py prefixes a pipeline error with the failed command and its arguments, which for a
+# record write are record keys and values: never show them.
+_PIPELINE_COMMAND = re.compile(r"Command # \d+ \(.*\) of pipeline caused error: ")
+HIDDEN = "***"
+
+
+def _redact_query(query: str) -> str:
+    out = []
+    for item in query.split("&"):
+        key, sep, _value = item.partition("=")
+        out.append(f"{key}={HIDDEN}" if sep and _SECRET_KEY.search(unquote(key)) else item)
+    return "&".join(out)
+
+
 def redact(url: str) -> str:
-    """The URL with any password replaced by ``***`` (for messages and logs)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    """The URL with every credential replaced by ``***`` (for messages and logs): the password
+    of ``:password@`` and ``user:password@``, a lone ``token@``, and any query value whose key
+    names a password, secret or token (``?password=``, ``&ssl_password=``, ...)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not even a URL: hide anything that looks like credentials
+        return re.sub(r"(://)[^/@\s]*@", rf"\1{HIDDEN}@", url).split("?", 1)[0]
+    shown = url  # edited in place: urlunsplit would turn sqlite:/// into sqlite:/
+    if "@" in parts.netloc:
+        userinfo, host = parts.netloc.rsplit("@", 1)
+        user, has_password, _password = userinfo.partition(":")
+        # A lone user part can be a token (``redis://TOKEN@host``): hidden too.
+        netloc = f"{user}:{HIDDEN}@{host}" if has_password else f"{HIDDEN}@{host}"
+        shown = shown.replace(f"//{parts.netloc}", f"//{netloc}", 1)
+    query = _redact_query(parts.query)
+    if query != parts.query:
+        shown = shown.replace(f"?{parts.query}", f"?{query}", 1)
+    return shown
+
+
+def secrets_in(url: str) -> list[str]:
+    """The credential values of a URL, as written and decoded (to scrub them from any text)."""
+    found: list[str] = []
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return found
+    if parts.password:
+        found.append(parts.password)
+    for item in parts.query.split("&"):
+        key, sep, value = item.partition("=")
+        if sep and _SECRET_KEY.search(unquote(key)):
+            found.append(value)
+    found += [unquote(s) for s in found] + [unquote_plus(s) for s in found]
+    # Longest first, so that a secret containing another is replaced whole. A very short one
+    # cannot be told from ordinary text (its URL form is still redacted).
+    return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
+
+
+def hide_secrets(text: str, url: str | None = None) -> str:
+    """``text`` with every URL in it redacted and, when given, every credential of ``url``
+    replaced by ``***`` wherever it appears (a driver may echo a URL or parameter)."""
+    text = _URL_IN_TEXT.sub(lambda m: redact(m.group(0)), text)
+    for secret in secrets_in(url) if url else []:
+        text = text.replace(secret, HIDDEN)
+    return text
+
+
+def error_cause(exc: BaseException, url: str | None = None) -> str:
+    """One safe line for a driver error: its type and message without the failed pipeline
+    command (record keys and values) and without credentials."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    message = _PIPELINE_COMMAND.sub("", lines[0] if lines else "")
+    name = type(exc).__name__
+    text = message if isinstance(exc, AmpFeaturesError) else f"{name}: {message}".rstrip(": ")
+    return hide_secrets(text, url)[:400]
 
 
 def bucket_of(key: str, buckets: int) -> int:
@@ -117,13 +190,14 @@ def _split_prefix(url: str) -> tuple[str, str]:
 
 @contextmanager
 def store_errors(url: str, doing: str) -> Iterator[None]:
-    """Turn a driver error of Redis or SQLite into an OnlineStoreError naming the store."""
+    """Turn a driver error of Redis or SQLite into an OnlineStoreError naming the store, the
+    operation and the cause (never a record or a credential)."""
     try:
         yield
     except AmpFeaturesError:
         raise
     except Exception as exc:
-        raise OnlineStoreError(f"{doing} {redact(url)} failed: {exc}") from exc
+        raise OnlineStoreError(f"{doing} {redact(url)} failed: {error_cause(exc, url)}") from exc
 
 
 def open_backend(url: str, *, timeout: float = 10.0) -> Backend:
@@ -246,12 +320,14 @@ class RedisBackend(Backend):
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         self.url = redact(url)
         clean, self.prefix = _split_prefix(url)
+        redis_module = require("redis", "redis")
+        self._no_script: type[Exception] = redis_module.exceptions.NoScriptError
         try:
-            self.client = redis.Redis.from_url(
+            self.client: redis.Redis = redis_module.Redis.from_url(
                 clean, socket_timeout=timeout, socket_connect_timeout=min(timeout, 5.0)
             )
         except ValueError as exc:
-            raise ConfigError(f"bad Redis URL {self.url!r}: {exc}") from exc
+            raise ConfigError(f"bad Redis URL {self.url!r}: {error_cause(exc, url)}") from None
         self._pointer_raw: bytes | None = None
         self._pointer: Pointer | None = None
         self._multiget_sha: str | None = None
@@ -379,7 +455,7 @@ class RedisBackend(Backend):
             self._multiget_sha = str(self.client.script_load(_MULTIGET))
         try:
             user, *replies = self._read_records(pointer, user_id, show_ids, by_bucket)
-        except redis.exceptions.NoScriptError:  # the server restarted or flushed its scripts
+        except self._no_script:  # the server restarted or flushed its scripts
             self._multiget_sha = str(self.client.script_load(_MULTIGET))
             user, *replies = self._read_records(pointer, user_id, show_ids, by_bucket)
         parts = [json.loads(r) if isinstance(r, bytes) else decode_shows(r) for r in replies]
@@ -434,7 +510,9 @@ class SqliteBackend(Backend):
         parts = urlsplit(clean)
         path = parts.netloc + parts.path
         if not path or path.endswith("/"):
-            raise ConfigError(f"SQLite URL {url!r} names no file: use sqlite:///path/online.db")
+            raise ConfigError(
+                f"SQLite URL {self.url!r} names no file: use sqlite:///path/online.db"
+            )
         self.path = path
         self.timeout = max(timeout, 60.0)  # writers from several tasks wait for each other
         self._conn: sqlite3.Connection | None = None

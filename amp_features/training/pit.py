@@ -187,11 +187,7 @@ def build_training_set(
         raise SnapshotMissingError(_missing_message(needed, available, lag_days, timestamp_col))
 
     # Prune every table to the snapshots the examples use before the joins.
-    tables = snapshot_tables(spark, warehouse)
-    tables = {
-        name: table.where(F.col("as_of").isin(usable)) if usable else table.limit(0)
-        for name, table in tables.items()
-    }
+    tables = snapshot_tables(spark, warehouse, usable)
     return point_in_time_vectors(
         examples,
         {group: tables[group] for group in GROUPS},

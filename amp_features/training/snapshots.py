@@ -1,86 +1,65 @@
-"""Reading the offline store's snapshots: the edge where training and exploration do their I/O.
+"""Reading the offline store's committed snapshots for training and exploration.
 
-Every feature table and ``show_attributes`` is a Delta table partitioned by ``as_of``. An as_of is
-usable for a ranking vector only once the pipeline has committed it (all six tables written).
+Every as_of is read through its latest commit row, each table at the Delta version that commit
+recorded (``offline.snapshots``), so a re-run in progress or a manual write to a partition never
+shows here until a new commit lands. A date with no commit is a clear error.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
-from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 
-from amp_features.errors import AmpFeaturesError
-from amp_features.layout import Warehouse
-from amp_features.registry import GROUPS, table_columns
+from amp_features.errors import SnapshotMissingError
+from amp_features.offline import snapshots
+from amp_features.offline.snapshots import SHOW_ATTRIBUTE_COLUMNS, describe_dates
+from amp_features.registry import GROUPS
 
-SHOW_ATTRIBUTE_COLUMNS = ["show_id", "creator_id", "topic", "as_of"]
-
-
-class SnapshotMissingError(AmpFeaturesError):
-    """A feature snapshot (an as_of of the offline store) that was asked for does not exist."""
-
-
-def _load(spark: SparkSession, path: str, what: str) -> DataFrame:
-    try:
-        return spark.read.format("delta").load(path)
-    except AnalysisException as exc:
-        raise SnapshotMissingError(
-            f"the offline store has no {what} table at {path}: run the pipeline first "
-            f"(amp-features run) ({exc.getMessage().splitlines()[0]})"
-        ) from exc
+__all__ = [
+    "SHOW_ATTRIBUTE_COLUMNS",
+    "SnapshotMissingError",
+    "available_as_of",
+    "describe_dates",
+    "group_as_of",
+    "read_group",
+    "read_show_attributes",
+    "snapshot_tables",
+]
 
 
-def read_group(spark: SparkSession, warehouse: str, group: str) -> DataFrame:
-    """One feature group's table, every as_of, in the registry's column order."""
+def read_group(
+    spark: SparkSession, warehouse: str, group: str, as_ofs: list[dt.date] | None = None
+) -> DataFrame:
+    """One feature group's committed snapshots (every committed as_of, or ``as_ofs``), in the
+    registry's column order."""
     if group not in GROUPS:
         raise KeyError(f"unknown feature group {group!r}; groups are {', '.join(GROUPS)}")
-    table = _load(spark, Warehouse(warehouse).feature_table(group), f"feature group {group!r}")
-    return table.select(*table_columns(group))
+    return snapshots.read_history(spark, warehouse, group, as_ofs)
 
 
-def read_show_attributes(spark: SparkSession, warehouse: str) -> DataFrame:
-    """Each show's creator_id and topic per as_of, as the feature tables used them."""
-    table = _load(spark, Warehouse(warehouse).show_attributes, "show_attributes")
-    return table.select(*SHOW_ATTRIBUTE_COLUMNS)
+def read_show_attributes(
+    spark: SparkSession, warehouse: str, as_ofs: list[dt.date] | None = None
+) -> DataFrame:
+    """Each show's creator_id and topic per committed as_of, as the feature tables used them."""
+    return snapshots.read_history(spark, warehouse, snapshots.SHOW_ATTRIBUTES, as_ofs)
 
 
-def snapshot_tables(spark: SparkSession, warehouse: str) -> dict[str, DataFrame]:
+def snapshot_tables(
+    spark: SparkSession, warehouse: str, as_ofs: list[dt.date] | None = None
+) -> dict[str, DataFrame]:
     """The six tables a ranking vector reads, keyed by group name plus ``show_attributes``."""
-    tables = {group: read_group(spark, warehouse, group) for group in GROUPS}
-    tables["show_attributes"] = read_show_attributes(spark, warehouse)
+    tables = {group: read_group(spark, warehouse, group, as_ofs) for group in GROUPS}
+    tables["show_attributes"] = read_show_attributes(spark, warehouse, as_ofs)
     return tables
 
 
 def available_as_of(spark: SparkSession, warehouse: str) -> list[dt.date]:
-    """The complete snapshots, oldest first: as_of dates the pipeline committed.
-
-    The engine writes an as_of's commit row only after all five feature tables and
-    show_attributes hold it, and removes it while a rerun rewrites them, so a committed date
-    never mixes old and new partitions.
-    """
-    from amp_features.pipeline.api import completed_dates
-
-    return sorted(completed_dates(spark, warehouse))
+    """The committed snapshots, oldest first."""
+    return snapshots.committed_dates(spark, warehouse)
 
 
 def group_as_of(spark: SparkSession, warehouse: str, group: str) -> list[dt.date]:
-    """The as_of dates of one feature group's table, oldest first."""
-    dates = read_group(spark, warehouse, group).select("as_of").distinct()
-    # small: one row per day the pipeline has run.
-    return sorted(row["as_of"] for row in dates.collect())  # small: one per as_of
-
-
-def describe_dates(dates: Iterable[dt.date]) -> str:
-    """``2026-01-01..2026-01-05 (5 dates)``, or ``none``, for error messages."""
-    ordered = sorted(dates)
-    if not ordered:
-        return "none"
-    if len(ordered) == 1:
-        return f"{ordered[0]} (1 date)"
-    span = (ordered[-1] - ordered[0]).days + 1
-    gaps = span - len(ordered)
-    gap_note = f", {gaps} missing in between" if gaps else ""
-    return f"{ordered[0]}..{ordered[-1]} ({len(ordered)} dates{gap_note})"
+    """The committed as_of dates that hold ``group`` (every table of a commit), oldest first."""
+    commits = snapshots.latest_commits(spark, warehouse)
+    return sorted(d for d, c in commits.items() if group in c.versions)

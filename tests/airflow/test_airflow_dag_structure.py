@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from amp_features.orchestration.stages import STAGES
+from amp_features.pipeline.runner import STAGES
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_FILE = REPO / "dags" / "amp_features_daily.py"

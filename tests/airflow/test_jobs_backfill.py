@@ -21,18 +21,18 @@ BACKFILL = JOBS / "backfill.py"
 # starts: the closest a test gets to a lost machine.
 CRASHING_WRAPPER = """
 import os, runpy, sys
-import amp_features.orchestration.stages as stages
+import amp_features.pipeline.runner as runner
 
-real_run_stage = stages.run_stage
+real_rollup = runner.rollup
 
-def run_stage(spark, stage, as_of, *args, **kwargs):
-    if stage == "rollup" and str(as_of) == os.environ["AMP_TEST_CRASH_AT"]:
+def rollup(spark, lake, warehouse, day, **kwargs):
+    if str(day) == os.environ["AMP_TEST_CRASH_AT"]:
         with open(os.environ["AMP_TEST_CRASH_MARK"], "w") as mark:
-            mark.write(str(as_of))
+            mark.write(str(day))
         os._exit(3)
-    return real_run_stage(spark, stage, as_of, *args, **kwargs)
+    return real_rollup(spark, lake, warehouse, day, **kwargs)
 
-stages.run_stage = run_stage
+runner.rollup = rollup
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
@@ -74,10 +74,10 @@ def local_backfill(
 
 
 def commit_run_ids(spark: object, warehouse: str) -> dict[dt.date, str]:
-    """as_of -> run_id of its commit row (a date is complete once that row exists)."""
-    path = f"{warehouse}/features/_commits"
-    df = spark.read.format("delta").load(path)  # type: ignore[attr-defined]
-    return {r["as_of"]: r["run_id"] for r in df.select("as_of", "run_id").collect()}
+    """as_of -> run_id of its latest commit row (a date is complete once such a row exists)."""
+    from amp_features.offline.snapshots import latest_commits
+
+    return {d: c.run_id for d, c in latest_commits(spark, warehouse).items()}  # type: ignore[arg-type]
 
 
 def test_local_spark_submit_backfill_resumes_after_a_crash(

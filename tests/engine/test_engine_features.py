@@ -21,8 +21,8 @@ from pyspark.sql.types import (
 )
 
 from amp_features.contract import RAW_TABLES
-from amp_features.pipeline.transforms import features_from_raw
 from amp_features.registry import GROUPS, REGISTRY, table_columns
+from amp_features.rollup.from_raw import features_from_raw
 
 NEXT = D + dt.timedelta(days=1)
 

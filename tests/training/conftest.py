@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from amp_features.layout import Warehouse
-from amp_features.pipeline import bookkeeping as bk
+from amp_features.offline import snapshots
 from amp_features.registry import REGISTRY, table_columns
 
 D = dt.date
@@ -149,11 +149,23 @@ def write_warehouse(spark: Any, root: str) -> str:
     attributes_frame(spark, attrs).write.format("delta").partitionBy("as_of").save(
         wh.show_attributes
     )
-    # The engine's commit rows say which as_of dates are complete; 03-06 was never committed.
-    commits = [(as_of, "hand", "full", {"user": 2}) for as_of in SNAPSHOTS]
-    spark.createDataFrame(commits, bk.COMMIT_SCHEMA).write.format("delta").save(
-        bk.commits_path(root)
-    )
+    # The commit rows say which as_of dates are complete and which version of each table readers
+    # see: the latest version of each (the tables were written once); 03-06 was never committed.
+    versions = {t: 0 for t in snapshots.SNAPSHOT_TABLES}
+    for as_of in SNAPSHOTS:
+        snapshots.append_commit(
+            spark,
+            root,
+            snapshots.Commit(
+                as_of=as_of,
+                commit_id=snapshots.commit_id("hand", as_of),
+                run_id="hand",
+                mode="full",
+                committed_at=dt.datetime.now(dt.UTC),
+                versions=versions,
+                rows={"user": 2},
+            ),
+        )
     return root
 
 

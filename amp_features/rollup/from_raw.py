@@ -1,7 +1,7 @@
 """The whole computation as one pure function: raw DataFrames in, feature DataFrames out.
 
-This is the full path without any I/O (handy in tests and notebooks, and as the executable
-spec of the contract): validate, deduplicate, build the daily tiles of the window's days, sum
+This is the full path without any I/O: ``pipeline.api.compute_features`` (notebooks) runs it on
+the lake's tables, and the per-feature tests run it on hand-written frames: validate, deduplicate, build the daily tiles of the window's days, sum
 them into the window state, roll up the five groups.
 """
 

@@ -1,5 +1,6 @@
 """Small Delta tables the engine keeps about itself: which raw files each daily state was built
-from, which daily states each window state was built from, and which as-of dates are complete.
+from, and which daily states each window state was built from (the commit log of complete as-of
+dates is ``offline.snapshots``).
 
 They are tiny (one row per day or per as-of date), so reading them whole into the driver is fine.
 """
@@ -22,7 +23,7 @@ from pyspark.sql.types import (
 )
 
 from amp_features.layout import Warehouse, join
-from amp_features.offline.delta import delete_where, partition_predicate, read_table, upsert
+from amp_features.offline.delta import partition_predicate, read_table, upsert
 
 TILE_LOG_SCHEMA = StructType(
     [
@@ -40,15 +41,6 @@ WINDOW_LOG_SCHEMA = StructType(
         StructField("as_of", DateType(), False),
         StructField("tiles", MapType(StringType(), StringType()), False),
         StructField("run_id", StringType(), False),
-    ]
-)
-
-COMMIT_SCHEMA = StructType(
-    [
-        StructField("as_of", DateType(), False),
-        StructField("run_id", StringType(), False),
-        StructField("mode", StringType(), False),
-        StructField("rows", MapType(StringType(), LongType()), False),
     ]
 )
 
@@ -120,36 +112,6 @@ def write_window_log(
         ["as_of"],
         where=partition_predicate("as_of", [as_of]),
     )
-
-
-def commits_path(warehouse: str) -> str:
-    return join(Warehouse(warehouse).root, "features", "_commits")
-
-
-def write_commit(
-    spark: SparkSession,
-    warehouse: str,
-    as_of: dt.date,
-    run_id: str,
-    mode: str,
-    rows: Mapping[str, int],
-) -> None:
-    """Written last: an as-of date is complete only once its commit row exists."""
-    df = spark.createDataFrame([(as_of, run_id, mode, dict(rows))], COMMIT_SCHEMA)
-    upsert(
-        spark, df, commits_path(warehouse), ["as_of"], where=partition_predicate("as_of", [as_of])
-    )
-
-
-def remove_commit(spark: SparkSession, warehouse: str, as_of: dt.date) -> None:
-    delete_where(spark, commits_path(warehouse), f"as_of = '{as_of.isoformat()}'")
-
-
-def committed_dates(spark: SparkSession, warehouse: str) -> dict[dt.date, dict[str, int]]:
-    df = read_table(spark, commits_path(warehouse))
-    if df is None:
-        return {}
-    return {r["as_of"]: dict(r["rows"]) for r in df.select("as_of", "rows").collect()}  # small
 
 
 def tiles_token(builds: Mapping[str, TileBuild], keys: Iterable[str]) -> dict[str, str]:

@@ -1,0 +1,361 @@
+"""Daily run, three ways on one lake and as-of date D, in one run, checked row for row.
+
+1. (untimed) ``amp-features run --as-of D-1`` (incremental) into a fresh warehouse, so that
+   yesterday is done: its daily states and window state exist (``--reuse-prepared`` copies the
+   warehouse kept from an earlier run of this script instead);
+2. (timed) the DuckDB baseline (``bench_duckdb.py``): all five feature groups of D from the raw
+   lake, written as Parquet, in this process;
+3. (timed) ``amp-features run --as-of D --mode full`` into a fresh warehouse: the whole CLI
+   command as a subprocess (JVM start, input and output validation included);
+4. (timed) ``amp-features run --as-of D`` (incremental) on the warehouse of step 1;
+5. the three outputs compared on the five tables: integers and booleans exactly,
+   ``listen_minutes_60d`` exactly (the contract makes it exact), other doubles within
+   ``--rel-tol``; full and incremental must be bit-identical.
+
+Both CLI runs write Spark's event log; ``stage_profile.py`` maps it and the warehouse's Delta
+commits to the pipeline stages, and the profile of the incremental day is printed. Results go to
+WORK/result.json and (unless ``--no-docs``) the ``daily`` section of docs/benchmarks.md.
+
+    .venv/bin/python bench/bench_daily.py --lake /tmp/amp-bench/lake --as-of 2026-11-20
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import bench_duckdb
+import stage_profile
+from bench_engine import PeakRss
+from docsection import write_section
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = str(ROOT / ".venv" / "bin" / "amp-features")
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _self_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def run_cli(args: list[str], log_path: Path, conf: dict[str, str]) -> dict:
+    """Run ``amp-features`` with ``--conf`` flags; every output line is written to ``log_path``
+    stamped with this process's wall clock (stage_profile's time windows come from them)."""
+    cmd = [CLI]
+    for k, v in conf.items():
+        cmd += ["--conf", f"{k}={v}"]
+    cmd += args
+    print(f"[bench] {' '.join(cmd)}", flush=True)
+    cpu0, start = _children_cpu(), time.time()
+    with open(log_path, "w", buffering=1) as log, PeakRss() as rss:
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(f"{time.time():.3f}\t{line.rstrip()}\n")
+            if " amp_features: stage " in line or "error" in line.lower():
+                print("   ", line.rstrip(), flush=True)
+        code = proc.wait()
+    end = time.time()
+    if code != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {code}; its output is in {log_path}")
+    return {
+        "seconds": round(end - start, 1),
+        "cpu_seconds": round(_children_cpu() - cpu0, 1),
+        "peak_rss_gb": round(rss.peak / 2**30, 2),
+        "start": start,
+        "end": end,
+    }
+
+
+def spark_conf(args: argparse.Namespace, event_dir: Path) -> dict[str, str]:
+    shutil.rmtree(event_dir, ignore_errors=True)
+    event_dir.mkdir(parents=True)
+    return {
+        "spark.driver.memory": args.driver_memory,
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": event_dir.resolve().as_uri(),
+        "spark.eventLog.compress": "false",
+        **dict(kv.split("=", 1) for kv in args.conf),
+    }
+
+
+def stage_seconds(log_path: Path) -> dict[str, float]:
+    """Seconds per pipeline stage from the run's ``stage X: done in Ns`` lines."""
+    out = {}
+    for _, text in stage_profile.stamped_lines(log_path):
+        if " amp_features: stage " in text and ": done in " in text:
+            name = text.split(" amp_features: stage ", 1)[1].split(":", 1)[0]
+            out[name] = float(text.split(": done in ", 1)[1].split("s", 1)[0])
+    return out
+
+
+def lake_summary(lake: str) -> dict:
+    """The generator's arguments and table sizes, from the lake's ``_generation_report.json``."""
+    path = Path(lake) / "_generation_report.json"
+    if not path.exists():
+        return {"command": f"(no generation report in {lake})", "rows": {}}
+    report = json.loads(path.read_text())
+    a = report.get("arguments", {})
+    command = (
+        f"amp-features generate --out {lake} --users {a.get('users')} --days {a.get('days')} "
+        f"--end-date {a.get('end_date')} --seed {a.get('seed')} --format {a.get('format')} "
+        f"--bad-rows {a.get('bad_rows')}"
+    )
+    rows = {k: v.get("rows") for k, v in report.get("tables", {}).items()}
+    return {"command": command, "rows": rows, "seconds": report.get("seconds")}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lake", default="/tmp/amp-bench/lake")
+    parser.add_argument("--as-of", default="2026-11-20")
+    parser.add_argument("--work", default="/tmp/amp-bench/daily")
+    parser.add_argument("--driver-memory", default="8g")
+    parser.add_argument("--conf", action="append", default=[], help="extra Spark k=v (repeat)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="DuckDB threads")
+    parser.add_argument("--rel-tol", type=float, default=1e-9)
+    parser.add_argument(
+        "--reuse-prepared",
+        action="store_true",
+        help="copy the D-1 warehouse kept in WORK/prepared by an earlier run",
+    )
+    parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument("--docs-from", metavar="JSON", help="only rewrite the docs section")
+    parser.add_argument("--notes", metavar="MD", help="Markdown appended to the docs section")
+    args = parser.parse_args()
+    if args.docs_from:
+        write_docs(json.loads(Path(args.docs_from).read_text()), args)
+        return 0
+
+    day = dt.date.fromisoformat(args.as_of)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    prepared, inc_wh, full_wh = work / "prepared", work / "wh_incremental", work / "wh_full"
+    for path in (inc_wh, full_wh, work / "duckdb"):
+        shutil.rmtree(path, ignore_errors=True)
+    cli = ["run", "--lake", args.lake]
+    load_before = [round(x, 1) for x in os.getloadavg()]
+
+    # 1. yesterday, untimed
+    stamp, key = prepared / "_prepared_for", f"{Path(args.lake).resolve()} {args.as_of}"
+    if not (args.reuse_prepared and stamp.exists() and stamp.read_text() == key):
+        shutil.rmtree(prepared, ignore_errors=True)
+        yesterday = (day - dt.timedelta(days=1)).isoformat()
+        run_cli(
+            [*cli, "--warehouse", str(prepared), "--as-of", yesterday],
+            work / "prepare.log",
+            spark_conf(args, work / "eventlog" / "prepare"),
+        )
+        stamp.write_text(key)
+    shutil.copytree(prepared, inc_wh)
+
+    # 2. DuckDB from raw
+    con = bench_duckdb.connect(args.threads)
+    cpu0, t0 = _self_cpu(), time.perf_counter()
+    duck_rows = bench_duckdb.compute(con, args.lake, day)
+    t1 = time.perf_counter()
+    bench_duckdb.write_parquet(con, work / "duckdb")
+    duck = {
+        "seconds": round(time.perf_counter() - t0, 2),
+        "compute_seconds": round(t1 - t0, 2),
+        "cpu_seconds": round(_self_cpu() - cpu0, 1),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+    }
+    print(f"[bench] duckdb: {duck}", flush=True)
+
+    # 3. full recompute, 4. warm incremental day
+    on_d = ["--as-of", args.as_of]
+    full = run_cli(
+        [*cli, "--warehouse", str(full_wh), "--mode", "full", *on_d],
+        work / "full.log",
+        spark_conf(args, work / "eventlog" / "full"),
+    )
+    inc = run_cli(
+        [*cli, "--warehouse", str(inc_wh), *on_d],
+        work / "incremental.log",
+        spark_conf(args, work / "eventlog" / "incremental"),
+    )
+    full["stages"], inc["stages"] = (
+        stage_seconds(work / "full.log"),
+        stage_seconds(work / "incremental.log"),
+    )
+
+    # 5. row for row
+    comparisons: dict[str, dict] = {}
+    for group in bench_duckdb.GROUPS:
+        for name, wh in (("full", full_wh), ("incremental", inc_wh)):
+            path = wh / "features" / group
+            bench_duckdb.register_feature_table(con, f"{name}_{group}", path, day)
+        comparisons[group] = {
+            "duckdb_vs_full": bench_duckdb.compare(
+                con, group, f"duck_{group}", f"full_{group}", args.rel_tol
+            ),
+            "duckdb_vs_incremental": bench_duckdb.compare(
+                con, group, f"duck_{group}", f"incremental_{group}", args.rel_tol
+            ),
+            "full_vs_incremental": bench_duckdb.compare(
+                con, group, f"full_{group}", f"incremental_{group}", 0.0
+            ),
+        }
+    agree = all(c["agree"] for g in comparisons.values() for c in g.values())
+    bitwise = all(
+        v == 0
+        for g in comparisons.values()
+        for k, v in g["full_vs_incremental"].items()
+        if k.endswith("__not_bitwise")
+    )
+
+    profiles = {
+        name: stage_profile.profile(
+            work / "eventlog" / name, work / f"{name}.log", wh, run["start"], run["end"]
+        )
+        for name, wh, run in (("full", full_wh, full), ("incremental", inc_wh, inc))
+    }
+    result = {
+        "as_of": args.as_of,
+        "lake": args.lake,
+        "lake_summary": lake_summary(args.lake),
+        "window": bench_duckdb.window_counts(con),
+        "rows": duck_rows,
+        "duckdb": duck,
+        "full": {k: v for k, v in full.items() if k not in ("start", "end")},
+        "incremental": {k: v for k, v in inc.items() if k not in ("start", "end")},
+        "agree": agree,
+        "full_incremental_bitwise": bitwise,
+        "comparisons": comparisons,
+        "profiles": profiles,
+        "cores": os.cpu_count(),
+        "duckdb_threads": args.threads,
+        "rel_tol": args.rel_tol,
+        "driver_memory": args.driver_memory,
+        "load_before": load_before,
+        "load_after": [round(x, 1) for x in os.getloadavg()],
+    }
+    (work / "result.json").write_text(json.dumps(result, indent=2, default=str))
+    print(summary_table(result))
+    print("\nStage profile of the incremental day:\n")
+    print(stage_profile.format_profile(profiles["incremental"]))
+    for group, c in comparisons.items():
+        for pair, r in c.items():
+            if not r["agree"]:
+                bad = {
+                    k: v
+                    for k, v in r.items()
+                    if v
+                    and k not in ("rows_left", "rows_right", "agree")
+                    and not k.endswith(("__not_bitwise", "__max_rel"))
+                }
+                print(f"[bench] {group} {pair}: DIFFERS {bad}", file=sys.stderr)
+    print(f"[bench] wrote {work / 'result.json'}")
+    if not args.no_docs:
+        write_docs(result, args)
+    return 0 if agree and bitwise else 1
+
+
+def summary_table(r: dict) -> str:
+    d, f, i = r["duckdb"], r["full"], r["incremental"]
+    rows = [
+        ("DuckDB from raw (in process, Parquet out)", d),
+        ("`amp-features run --mode full` (whole CLI)", f),
+        ("`amp-features run` incremental, D-1 done (whole CLI)", i),
+    ]
+    out = [
+        "| run | wall s | CPU s | x DuckDB wall | x DuckDB CPU | peak RSS GB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, x in rows:
+        out.append(
+            f"| {name} | {x['seconds']} | {x['cpu_seconds']} | "
+            f"{x['seconds'] / max(d['seconds'], 1e-9):.1f} | "
+            f"{x['cpu_seconds'] / max(d['cpu_seconds'], 1e-9):.1f} | {x['peak_rss_gb']} |"
+        )
+    out.append(
+        f"\nfull / incremental: {f['seconds'] / i['seconds']:.2f}x wall, "
+        f"{f['cpu_seconds'] / max(i['cpu_seconds'], 1e-9):.2f}x CPU. "
+        f"All three agree: {r['agree']}; full and incremental bit-identical: "
+        f"{r['full_incremental_bitwise']}."
+    )
+    return "\n".join(out)
+
+
+def _max_rel(r: dict, pair: str) -> float:
+    return max(
+        (
+            v
+            for g in r["comparisons"].values()
+            for k, v in g[pair].items()
+            if k.endswith("__max_rel")
+        ),
+        default=0.0,
+    )
+
+
+def _not_bitwise(r: dict, pair: str) -> int:
+    return sum(
+        v
+        for g in r["comparisons"].values()
+        for k, v in g[pair].items()
+        if k.endswith("__not_bitwise")
+    )
+
+
+def write_docs(r: dict, args: argparse.Namespace) -> None:
+    w, lake = r["window"], r["lake_summary"]
+    inc_stages = ", ".join(f"{k} {v}" for k, v in r["incremental"]["stages"].items())
+    full_stages = ", ".join(f"{k} {v}" for k, v in r["full"]["stages"].items())
+    body = f"""
+## Daily run: DuckDB vs full vs incremental (issue 17)
+
+Commands (`--reuse-prepared` re-uses the untimed D-1 warehouse of an earlier run):
+
+    .venv/bin/{lake["command"]}
+    .venv/bin/python bench/bench_daily.py --lake {r["lake"]} --as-of {r["as_of"]}
+
+Lake: {", ".join(f"{k} {v:,}" for k, v in lake["rows"].items())} rows (generated in
+{lake.get("seconds") or "?"} s).
+Window of {r["as_of"]}: {w["playback_rows_read"]:,} raw playback rows
+({w["playback_events_kept"]:,} valid events after deduplication, {w["users_with_plays"]:,}
+users, {w["user_show_pairs"]:,} (user, show) pairs), {w["engagement_rows_read"]:,} raw
+engagement rows. Machine: {r["cores"]} cores, DuckDB {r["duckdb_threads"]} threads, Spark
+local with driver memory {r["driver_memory"]}; load average before {r["load_before"]}, after
+{r["load_after"]}. CPU seconds are user + system time of the process tree (the JVM's for the
+CLI runs), the figure least disturbed by other work on the machine.
+
+{summary_table(r)}
+
+Pipeline stages (seconds, from the run's log): incremental {inc_stages}; full {full_stages}.
+DuckDB: {r["duckdb"]["compute_seconds"]} s to compute, the rest to write Parquet.
+
+Agreement, row for row on the five tables ({", ".join(f"{g} {n:,}" for g, n in r["rows"].items())}
+rows): DuckDB against the full run, the largest relative difference of a double is
+{_max_rel(r, "duckdb_vs_full"):.1e} ({_not_bitwise(r, "duckdb_vs_full"):,} doubles not
+bit-identical, {"all" if r["agree"] else "NOT all"} within {r["rel_tol"]:g}); full against incremental,
+{_not_bitwise(r, "full_vs_incremental")} doubles differ at all.
+
+Stage profile of the incremental day (`bench/stage_profile.py`: Spark's event log and the
+warehouse's `_delta_log` commits, mapped to the stages by the time of the run's log lines):
+
+{stage_profile.format_profile(r["profiles"]["incremental"])}
+"""
+    if args.notes:
+        body += "\n" + Path(args.notes).read_text()
+    write_section("daily", body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
