@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, once: a virtualenv, the package with its extras,
-# Delta's jars (cached, so later runs need no network) and, with --with-redis, a Redis server.
+# Delta's and S3A's jars (cached, so later runs need no network), with --with-redis a Redis server
+# and with --with-s3proxy the S3Proxy jar the S3 tests run as their S3 server.
 # Safe to run again: each step checks a stamp or the thing itself and skips what is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WITH_REDIS=0
+WITH_S3PROXY=0
 for arg in "$@"; do
   case "$arg" in
     --with-redis) WITH_REDIS=1 ;;
+    --with-s3proxy) WITH_S3PROXY=1 ;;
     *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -34,8 +37,13 @@ else
   log "packages up to date ($stamp)"
 fi
 
-# Delta's jars: downloaded from Maven Central (or AMP_MAVEN_REPO) into the jar cache once.
-"$VENV/bin/amp-features" jars fetch
+# Delta's and S3A's jars (hadoop-aws + the AWS SDK's S3 modules, 13 MB, SHA-1s pinned):
+# downloaded from Maven Central (or AMP_MAVEN_REPO) into the jar cache (AMP_JARS_DIR) once.
+"$VENV/bin/amp-features" jars fetch --s3
+if [ "$WITH_S3PROXY" = 1 ]; then
+  # S3Proxy (55 MB, one jar, SHA-1 pinned) into the same cache: the S3 tests' server.
+  "$VENV/bin/python" tests/s3proxy.py fetch
+fi
 
 if [ "$WITH_REDIS" = 1 ] && ! command -v redis-server >/dev/null 2>&1; then
   log "installing redis-server and redis-tools from Debian"

@@ -2,7 +2,7 @@
 # The README's test command: install what is missing, then lint, type-check and run every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh --with-redis
+bash scripts/bootstrap.sh --with-redis --with-s3proxy
 VENV=${AMP_VENV:-.venv}
 export PATH="$PWD/$VENV/bin:$PATH"
 echo "[test] ruff check"; ruff check .

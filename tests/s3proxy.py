@@ -149,4 +149,7 @@ class S3Proxy:
 if __name__ == "__main__":
     if sys.argv[1:] != ["fetch"]:
         sys.exit("usage: python tests/s3proxy.py fetch")
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="[s3proxy] %(message)s")
     print(f"[s3proxy] {s3proxy_jar()}")

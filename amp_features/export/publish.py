@@ -106,7 +106,7 @@ def readers_now(url: str, previous: str | None) -> str:
     if pointer is None:
         lost = f" (it had {previous} when the export started)" if previous else ""
         return f"Checked in the store: it has no live version, so readers get nothing{lost}"
-    served = f"version {pointer.version} (as_of {pointer.as_of})"
+    served = f"{pointer.version} (as_of {pointer.as_of})"
     if pointer.version == previous:
         return f"Checked in the store: the live version is still {served}, which readers are served"
     return (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from amp_features.generate.options import DEFAULT_CLI_BAD_ROWS, INVALID_CLASSES
+from amp_features.generate.options import ACTIVITY, DEFAULT_CLI_BAD_ROWS, INVALID_CLASSES
 
 # (flag, GeneratorOptions field, help) for every awkward family that can be switched off.
 _SWITCHES = (
@@ -52,6 +52,27 @@ def register(sub: Any) -> None:
         "--shows", type=int, default=None, metavar="N", help="shows (default: users / 10)"
     )
     p.add_argument(
+        "--activity",
+        choices=sorted(ACTIVITY),
+        default="dense",
+        help="dense (default): heavy-tailed, about 7.8 plays per user-day with a play; "
+        "sparse: about 20%% of the users active on a day with 2.5 plays each",
+    )
+    p.add_argument(
+        "--active-share",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="mean share of the users active on a day (overrides --activity's)",
+    )
+    p.add_argument(
+        "--plays-per-day",
+        type=float,
+        default=None,
+        metavar="N",
+        help="mean plays per active user-day (overrides --activity's)",
+    )
+    p.add_argument(
         "--clean", action="store_true", help="switch every awkward class off (valid, unique data)"
     )
     for flag, _, text in _SWITCHES:
@@ -73,12 +94,19 @@ def register(sub: Any) -> None:
 def options_from_args(args: argparse.Namespace) -> Any:
     from amp_features.generate.options import GeneratorOptions
 
-    base = GeneratorOptions.clean() if args.clean else GeneratorOptions()
+    base = GeneratorOptions.activity(args.activity)
+    if args.clean:
+        base = GeneratorOptions.clean(
+            active_share=base.active_share, plays_per_day=base.plays_per_day
+        )
     changes: dict[str, object] = {
         "skip_classes": frozenset(args.skip_class),
         "shows": args.shows,
         "shape_stats": not args.no_stats,
     }
+    for name in ("active_share", "plays_per_day"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
     for flag, field_name, _ in _SWITCHES:
         if getattr(args, flag[2:].replace("-", "_")):
             changes[field_name] = False

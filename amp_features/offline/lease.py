@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 @dataclass(frozen=True)
 class Holder:
-    holder: str  # the run id
+    holder: str  # the lease's token: run id, pid and a random part
     owner: str  # what a person reads in the error: run, Airflow run, stage
     host: str
     pid: int
@@ -83,7 +84,11 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a killed process its parent has not reaped yet is a zombie: gone all the same
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _merge(spark: SparkSession, path: str, row: tuple, condition: str) -> None:  # type: ignore[type-arg]
@@ -112,15 +117,12 @@ class Lease:
     """A held lease; renewed in the background until ``release``."""
 
     def __init__(
-        self, spark: SparkSession, warehouse: str, holder: str, owner: str, ttl: float
+        self, spark: SparkSession, warehouse: str, run_id: str, owner: str, ttl: float
     ) -> None:
-        self.spark, self.path, self.holder, self.owner, self.ttl = (
-            spark,
-            lease_path(warehouse),
-            holder,
-            owner,
-            ttl,
-        )
+        self.spark, self.path, self.owner, self.ttl = spark, lease_path(warehouse), owner, ttl
+        # Unique per lease, not the run id: two processes of one run (a retried Airflow task
+        # whose first attempt is still alive) must not both pass as the holder.
+        self.holder = f"{run_id}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.acquired_at = _now()
         self.lost: str | None = None
         self._stop = threading.Event()
@@ -220,14 +222,14 @@ class Lease:
 def hold(
     spark: SparkSession,
     warehouse: str,
-    holder: str,
+    run_id: str,
     owner: str,
     *,
     ttl: float = DEFAULT_TTL_SECONDS,
 ) -> Iterator[Lease]:
     """Hold the warehouse's write lease for the block; fail fast if another run holds it."""
     started = time.perf_counter()
-    lease = Lease(spark, warehouse, holder, owner, ttl).acquire()
+    lease = Lease(spark, warehouse, run_id, owner, ttl).acquire()
     log.debug("lease taken in %.1fs", time.perf_counter() - started)
     try:
         yield lease

@@ -14,6 +14,7 @@ The commit log is tiny (one row per completed run and date), so it is read whole
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -39,6 +40,10 @@ from amp_features.registry import GROUPS, table_columns
 SHOW_ATTRIBUTES = "show_attributes"
 SNAPSHOT_TABLES: tuple[str, ...] = (*GROUPS, SHOW_ATTRIBUTES)
 SHOW_ATTRIBUTE_COLUMNS = ["show_id", "creator_id", "topic", "as_of"]
+# Readers time-travel to the version a commit pinned, which needs the table's log back to that
+# version. Delta deletes log entries older than 30 days by default, which would break training
+# sets over older dates; the snapshot tables keep theirs (data files are never vacuumed here).
+LOG_RETENTION = "interval 3650 days"
 
 COMMITS_SCHEMA = StructType(
     [
@@ -83,7 +88,9 @@ class Commit:
 
 
 def commit_id(run_id: str, as_of: dt.date) -> str:
-    return f"{run_id}-{as_of.strftime('%Y%m%d')}"
+    """Unique per commit: a retried task of one Airflow run reuses its run id, and its two
+    commits of a date must not share the validation bound to either."""
+    return f"{run_id}-{as_of.strftime('%Y%m%d')}-{uuid.uuid4().hex[:6]}"
 
 
 def table_path(warehouse: str, table: str) -> str:
@@ -117,11 +124,17 @@ def write_table(
     from delta.tables import DeltaTable
 
     path = table_path(warehouse, table)
+    created = not table_exists(spark, path)
     replace_partitions(df, path, "as_of", [as_of], comments=comments)
     row = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics").first()
     if row is None:  # pragma: no cover - a table that was just written has a history
         raise SnapshotMissingError(f"table {table} at {path} has no history after a write")
     metrics = row["operationMetrics"] or {}
+    if created:  # once per table; a later version holds the same rows as this one
+        spark.sql(
+            f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES "
+            f"('delta.logRetentionDuration' = '{LOG_RETENTION}')"
+        )
     return int(row["version"]), int(metrics.get("numOutputRows", 0))
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -137,7 +135,10 @@ def _validate_outputs(ctx: RunContext) -> dict[str, int]:
     from amp_features.quality.validate import broken_message
 
     commit = snapshots.resolve(ctx.spark, ctx.targets.warehouse, ctx.as_of)
-    result = validate_outputs(ctx.spark, ctx.targets.warehouse, ctx.as_of, commit=commit)
+    # Bound below, once, and only while this run still holds the lease.
+    result = validate_outputs(
+        ctx.spark, ctx.targets.warehouse, ctx.as_of, commit=commit, bind=False
+    )
     ctx.check_lease()
     snapshots.record_validation(
         ctx.spark, ctx.targets.warehouse, commit, result.run_id, result.success
@@ -232,8 +233,8 @@ def warehouse_lease(ctx: RunContext) -> Iterator[None]:
     if ctx.lease is not None:
         yield
         return
-    owner = f"{ctx.owner}, pid {os.getpid()} on {socket.gethostname()}"
-    with leases.hold(ctx.spark, ctx.targets.warehouse, ctx.run_id, owner) as lease:
+    # The lease adds the pid and host to what the other run's error says.
+    with leases.hold(ctx.spark, ctx.targets.warehouse, ctx.run_id, ctx.owner) as lease:
         ctx.lease = lease
         try:
             yield

@@ -160,7 +160,11 @@ class InputPolicy:
         current = self.of(table)
         if "allowed_days" in changes:  # days add up across sources
             changes["allowed_days"] = current.allowed_days | frozenset(changes["allowed_days"])
-        return InputPolicy({**self.tables, table: dataclasses.replace(current, **changes)})
+        try:
+            changed = dataclasses.replace(current, **changes)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        return InputPolicy({**self.tables, table: changed})
 
 
 def _check_table(table: str, where: str) -> None:

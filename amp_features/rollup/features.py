@@ -12,7 +12,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from amp_features.registry import REGISTRY, table_columns
-from amp_features.rollup.decay import ratio, window_units
+from amp_features.tiles.decay import ratio, window_units
 from amp_features.tiles.daily import HOUR_PLAYS, HOUR_SECONDS, HOURS
 
 SHOW_ATTRIBUTES = "show_attributes"

@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from amp_features.contract import LONG_SESSION_SECONDS
-from amp_features.rollup.decay import EVEN, ODD, split_units
+from amp_features.tiles.decay import EVEN, ODD, split_units
 
 HOURS = range(24)
 HOUR_SECONDS = [f"hour_seconds_{h:02d}" for h in HOURS]

@@ -112,13 +112,17 @@ MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 
 
-def feature_rows(spark: object, warehouse: str) -> dict[str, list[tuple[object, ...]]]:
-    """Every feature row per group, sorted (tiny tables only: for equality checks in tests)."""
-    from amp_features.layout import Warehouse
+def committed_tables(spark: object, warehouse: str) -> dict[str, object]:
+    """Each feature group as readers see it: every committed as_of at its commit's version."""
+    from amp_features.offline.snapshots import read_history
     from amp_features.registry import GROUPS
 
-    out = {}
-    for group in GROUPS:
-        df = spark.read.format("delta").load(Warehouse(warehouse).feature_table(group))  # type: ignore[attr-defined]
-        out[group] = sorted((tuple(r) for r in df.collect()), key=repr)
-    return out
+    return {group: read_history(spark, warehouse, group) for group in GROUPS}  # type: ignore[arg-type]
+
+
+def feature_rows(spark: object, warehouse: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every committed feature row per group, sorted (tiny tables only: for equality checks)."""
+    return {
+        group: sorted((tuple(r) for r in df.collect()), key=repr)  # type: ignore[attr-defined]
+        for group, df in committed_tables(spark, warehouse).items()
+    }

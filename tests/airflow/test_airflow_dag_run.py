@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from airflow_helpers import DAGS
+from airflow_helpers import DAGS, committed_tables
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +38,8 @@ def test_dag_test_computes_and_publishes_one_date(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from amp_features.export import status
-    from amp_features.layout import Warehouse
+    from amp_features.offline.snapshots import resolve
     from amp_features.pipeline.api import completed_dates
-    from amp_features.registry import GROUPS
 
     warehouse = str(tmp_path / "warehouse")
     online = f"sqlite:///{tmp_path / 'online.db'}"
@@ -53,10 +52,12 @@ def test_dag_test_computes_and_publishes_one_date(
     assert run.logical_date.date() == AS_OF
 
     assert AS_OF in completed_dates(spark, warehouse)  # type: ignore[arg-type]
-    for group in GROUPS:
-        df = spark.read.format("delta").load(Warehouse(warehouse).feature_table(group))  # type: ignore[attr-defined]
-        assert [r["as_of"] for r in df.select("as_of").distinct().collect()] == [AS_OF], group
-        assert df.count() > 0, group
+    for group, df in committed_tables(spark, warehouse).items():
+        assert [r["as_of"] for r in df.select("as_of").distinct().collect()] == [AS_OF], group  # type: ignore[attr-defined]
+        assert df.count() > 0, group  # type: ignore[attr-defined]
+    # One run id from the DAG run: on the commit (with Airflow's run id), validated by the DAG.
+    commit = resolve(spark, warehouse, AS_OF)  # type: ignore[arg-type]
+    assert commit.external_run_id == run.run_id and commit.validation_passed is True
     live, versions = status(online)
     assert live is not None
     assert [v.as_of for v in versions if v.version == live] == [AS_OF.isoformat()]

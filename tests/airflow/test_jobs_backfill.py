@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from airflow_helpers import JOBS, StandaloneCluster, feature_rows, spark_submit
+from airflow_helpers import JOBS, StandaloneCluster, committed_tables, feature_rows, spark_submit
 
 pytestmark = pytest.mark.slow
 
@@ -83,9 +83,7 @@ def commit_run_ids(spark: object, warehouse: str) -> dict[dt.date, str]:
 def test_local_spark_submit_backfill_resumes_after_a_crash(
     local_backfill: LocalBackfill, spark: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from amp_features.layout import Warehouse
     from amp_features.pipeline.api import completed_dates
-    from amp_features.registry import GROUPS
 
     # (The driver's log lines are not asserted on: spark-submit may exit before it has copied
     # a killed driver's output, so the warehouse itself is the evidence.)
@@ -102,9 +100,8 @@ def test_local_spark_submit_backfill_resumes_after_a_crash(
     commits = commit_run_ids(spark, warehouse)
     assert commits[DATES[0]] == local_backfill.commits_after_crash[DATES[0]]
     assert {DATES[1], DATES[2]} <= set(commits)
-    for group in GROUPS:
-        df = spark.read.format("delta").load(Warehouse(warehouse).feature_table(group))  # type: ignore[attr-defined]
-        days = {r["as_of"] for r in df.select("as_of").distinct().collect()}
+    for group, df in committed_tables(spark, warehouse).items():
+        days = {r["as_of"] for r in df.select("as_of").distinct().collect()}  # type: ignore[attr-defined]
         assert days == set(DATES), group
 
     # A dry run now plans nothing (in this process, reusing the test session).

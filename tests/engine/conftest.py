@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 
 @pytest.fixture()
@@ -15,3 +17,11 @@ def lake_dir(tmp_path: Path) -> Path:
 @pytest.fixture()
 def wh_dir(tmp_path: Path) -> str:
     return str(tmp_path / "wh")
+
+
+# Hypothesis profiles for the property tests: the default finds real bugs in a normal run
+# (50 examples); HYPOTHESIS_PROFILE=slow (nightly) tries 300. Examples come from the profile, so a
+# test's own @settings must not set max_examples.
+settings.register_profile("default", max_examples=50, deadline=None)
+settings.register_profile("slow", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

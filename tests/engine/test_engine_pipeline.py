@@ -1,5 +1,6 @@
 """The engine end to end on Delta: incremental equals full over consecutive as-of dates and
-after late data; re-runs replace; failures leave nothing partial; bad inputs fail early."""
+after late data; a re-run commits a new snapshot; a failure midway leaves readers on the previous
+commit; bad inputs fail early. Feature rows are read as a reader does: through D's commit."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from engine_testdata import SHOWS, USERS, D, days_before, engage, play, write_la
 from pyspark.sql import functions as F
 
 from amp_features.errors import BrokenTableError, InputSchemaError
-from amp_features.layout import Warehouse
+from amp_features.offline import snapshots
+from amp_features.offline import state as offline_state
 from amp_features.pipeline import api
 from amp_features.registry import GROUPS
 
@@ -39,11 +41,12 @@ def _events():
 
 
 def _table(spark, wh: str, group: str, day: dt.date):
-    return (
-        spark.read.format("delta")
-        .load(Warehouse(wh).feature_table(group))
-        .where(F.col("as_of") == F.lit(day))
-    )
+    """What readers see of ``group`` as of ``day``: the table at the version D's commit pinned."""
+    return snapshots.read(spark, wh, snapshots.resolve(spark, wh, day), group)
+
+
+def _rows(spark, wh: str, day: dt.date) -> dict[str, list[tuple]]:
+    return {g: sorted(map(tuple, _table(spark, wh, g, day).collect()), key=repr) for g in GROUPS}
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +104,7 @@ def test_full_mode_writes_the_same_tables(spark, lake, runs, tmp_path):
 
 
 def test_rows_add_up_and_quarantine_recorded(spark, runs):
-    wh = Warehouse(runs["inc"])
-    counts = spark.read.format("delta").load(wh.input_counts)
+    counts = offline_state.read_input_counts(spark, runs["inc"])
     bad = counts.where(
         F.col("rows_read")
         != F.col("rows_kept") + F.col("duplicates_dropped") + F.col("rows_quarantined")
@@ -110,22 +112,31 @@ def test_rows_add_up_and_quarantine_recorded(spark, runs):
     assert bad.count() == 0
     today = counts.where((F.col("table") == "playback") & (F.col("dt") == F.lit(D))).first()
     assert (today.duplicates_dropped, today.rows_quarantined) == (1, 1)
-    quarantined = spark.read.format("delta").load(wh.quarantine("playback")).collect()
+    quarantined = offline_state.read_quarantine(spark, runs["inc"], "playback").collect()
     assert [(r.event_id, r.rule) for r in quarantined] == [("bad", "user_id_missing")]
 
 
-def test_rerun_replaces_partition(spark, lake, runs):
-    before = {g: _table(spark, runs["inc"], g, D).count() for g in GROUPS}
-    result = api.rollup(spark, lake, runs["inc"], D)
-    after = {g: _table(spark, runs["inc"], g, D).count() for g in GROUPS}
-    assert before == after == {g: result.rows[g] for g in GROUPS}
-    assert D in api.completed_dates(spark, runs["inc"])
+def test_rerun_commits_a_new_snapshot_with_the_same_rows(spark, lake, runs):
+    wh = runs["inc"]
+    first = snapshots.resolve(spark, wh, D)
+    before = _rows(spark, wh, D)
+    result = api.rollup(spark, lake, wh, D)
+    # The commit log is append-only: D now has two commit rows and readers use the newer one.
+    assert [c.commit_id for c in snapshots.history(spark, wh, D)][-2:] == [
+        first.commit_id,
+        result.commit.commit_id,
+    ]
+    assert snapshots.resolve(spark, wh, D).commit_id == result.commit.commit_id != first.commit_id
+    assert all(result.commit.versions[g] > first.versions[g] for g in GROUPS)
+    assert _rows(spark, wh, D) == before
+    assert {g: len(rows) for g, rows in before.items()} == {g: result.rows[g] for g in GROUPS}
+    assert D in api.completed_dates(spark, wh)
 
 
 def test_column_comments_come_from_registry(spark, runs):
     from amp_features.registry import REGISTRY
 
-    schema = spark.read.format("delta").load(Warehouse(runs["inc"]).feature_table("user")).schema
+    schema = _table(spark, runs["inc"], "user", D).schema
     assert schema["sessions_60d"].metadata["comment"] == REGISTRY["sessions_60d"].description
 
 
@@ -142,11 +153,12 @@ def test_late_data_rebuilds_the_day_and_matches_full(spark, lake, runs, tmp_path
     _assert_equals_full(spark, lake, runs["inc"], D)
 
 
-def test_failure_midway_leaves_date_incomplete(spark, lake, runs, monkeypatch):
-    import amp_features.pipeline.api as engine
-
+def test_failure_midway_leaves_readers_on_the_previous_commit(spark, lake, runs, monkeypatch):
+    wh, day = runs["inc"], DATES[1]
+    committed = snapshots.resolve(spark, wh, day)
+    before = _rows(spark, wh, day)
     calls = {"n": 0}
-    real = engine.replace_partitions
+    real = snapshots.replace_partitions
 
     def failing(df, path, column, values, **kw):
         if "/features/" in path:
@@ -155,14 +167,17 @@ def test_failure_midway_leaves_date_incomplete(spark, lake, runs, monkeypatch):
                 raise RuntimeError("disk full (injected)")
         return real(df, path, column, values, **kw)
 
-    monkeypatch.setattr(engine, "replace_partitions", failing)
-    day = DATES[1]
+    monkeypatch.setattr(snapshots, "replace_partitions", failing)
     with pytest.raises(RuntimeError, match="injected"):
-        api.rollup(spark, lake, runs["inc"], day)
-    assert day not in api.completed_dates(spark, runs["inc"])
-    monkeypatch.setattr(engine, "replace_partitions", real)
-    api.rollup(spark, lake, runs["inc"], day)
-    assert day in api.completed_dates(spark, runs["inc"])
+        api.rollup(spark, lake, wh, day)
+    # Two feature tables were rewritten, but no commit row landed: readers still see the old
+    # commit, each table at its old version, and exactly the old rows.
+    assert snapshots.resolve(spark, wh, day) == committed
+    assert _rows(spark, wh, day) == before
+    monkeypatch.setattr(snapshots, "replace_partitions", real)
+    result = api.rollup(spark, lake, wh, day)
+    assert snapshots.resolve(spark, wh, day).commit_id == result.commit.commit_id
+    assert _rows(spark, wh, day) == before
 
 
 def test_missing_column_fails_before_writing(spark, tmp_path):
@@ -175,7 +190,10 @@ def test_missing_column_fails_before_writing(spark, tmp_path):
         InputSchemaError, match="table playback: missing required column listen_seconds"
     ):
         api.run_features(spark, lake, str(wh), D)
-    assert not wh.exists()
+    # Nothing but the warehouse lease (taken before the first stage, released at the end).
+    assert sorted(str(p.relative_to(wh)) for p in wh.iterdir()) == ["state"]
+    assert sorted(p.name for p in (wh / "state").iterdir()) == ["lease"]
+    assert snapshots.committed_dates(spark, str(wh)) == []
 
 
 def test_repeated_dimension_key_is_broken_table(spark, tmp_path):

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from quality_helpers import (
     AS_OF,
+    commit_snapshot,
     day,
     engagement_rows,
     feature_rows,
@@ -67,11 +68,14 @@ def fault_lake(
 
 @pytest.fixture(scope="session")
 def clean_warehouse(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Five feature tables with two as_ofs (the day before AS_OF, and AS_OF)."""
+    """Five feature tables with two committed as_ofs (the day before AS_OF, and AS_OF), not
+    validated yet."""
     root = tmp_path_factory.mktemp("quality-warehouse")
     for group in GROUPS:
         rows = feature_rows(group, day(1), 4) + feature_rows(group, AS_OF, 4)
         write_group(spark, root, group, rows)
+    for as_of in (day(1), AS_OF):
+        commit_snapshot(spark, root, as_of, "clean")
     return root
 
 

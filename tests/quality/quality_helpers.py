@@ -99,3 +99,27 @@ def write_group(
         .partitionBy("as_of")
         .save(Warehouse(str(warehouse)).feature_table(group))
     )
+
+
+def commit_snapshot(spark: Any, warehouse: Path, as_of: dt.date, run_id: str) -> Any:
+    """Append a commit row for ``as_of`` pinning the current version of each feature table (what
+    a completed run does after writing them); returns the Commit."""
+    from delta.tables import DeltaTable
+
+    from amp_features.offline import snapshots
+
+    versions = {}
+    for group in GROUPS:
+        path = Warehouse(str(warehouse)).feature_table(group)
+        versions[group] = int(DeltaTable.forPath(spark, path).history(1).first()["version"])
+    commit = snapshots.Commit(
+        as_of=as_of,
+        commit_id=snapshots.commit_id(run_id, as_of),
+        run_id=run_id,
+        mode="full",
+        committed_at=dt.datetime.now(dt.UTC),
+        versions=versions,
+        rows={},
+    )
+    snapshots.append_commit(spark, str(warehouse), commit)
+    return commit

@@ -37,15 +37,18 @@ def test_describe_is_the_registry():
 
 
 def test_load_group_for_a_date(spark, pit_warehouse):
-    users = load_group(spark, pit_warehouse, "user", "2026-03-06")  # user-only date is fine here
+    users = load_group(spark, pit_warehouse, "user", "2026-03-05")
     assert users.columns == table_columns("user")
     # small: two hand-written rows
     assert sorted((r["user_id"], r["sessions_60d"]) for r in users.collect()) == [
-        ("u1", 6),
+        ("u1", 5),
         ("u2", 0),
     ]
     with pytest.raises(SnapshotMissingError, match=r"no 'show' snapshot as_of 2026-03-04"):
         load_group(spark, pit_warehouse, "show", D(2026, 3, 4))
+    # 03-06 has rows in the user table but no commit: readers never see it.
+    with pytest.raises(SnapshotMissingError, match=r"no 'user' snapshot as_of 2026-03-06"):
+        load_group(spark, pit_warehouse, "user", "2026-03-06")
 
 
 def test_load_vectors_for_pairs(spark, pit_warehouse):
@@ -114,7 +117,8 @@ def test_plots_return_figures(spark, pit_warehouse):
     fig = plot_daily_mean(spark, pit_warehouse, "listen_minutes_60d", "2026-03-01", "2026-03-31")
     (ax,) = fig.axes
     (line,) = ax.get_lines()
-    assert list(line.get_ydata()) == [5.0, 10.0, 15.0, 25.0, 30.0]  # includes user-only 03-06
+    # Committed dates only: 03-06's uncommitted user rows (mean 30.0) are not shown.
+    assert list(line.get_ydata()) == [5.0, 10.0, 15.0, 25.0]
 
     with pytest.raises(SnapshotMissingError, match=r"as_of 2026-03-04"):
         plot_distribution(spark, pit_warehouse, "show_plays_60d", "2026-03-01", "2026-03-04")

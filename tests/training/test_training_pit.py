@@ -33,6 +33,53 @@ def test_available_snapshots_are_the_committed_ones(spark, pit_warehouse):
     assert available_as_of(spark, pit_warehouse) == days
 
 
+def test_readers_see_the_commit_not_later_writes(spark, pit_warehouse, examples_of, tmp_path):
+    """A write to a committed date's partition (a re-run that died before its commit, or a
+    manual write) changes nothing for training or explore until a new commit pins it."""
+    import shutil
+
+    from amp_features.explore import load_group
+    from amp_features.layout import Warehouse
+    from amp_features.offline import snapshots
+
+    wh = str(tmp_path / "wh")
+    shutil.copytree(pit_warehouse, wh)
+    day = dt.date(2026, 3, 3)
+    examples = examples_of([("e", "u1", "s1", ts(4), 1)])
+    before = build_training_set(spark, examples, wh).first()
+    path = Warehouse(wh).feature_table("user")
+    rewritten = (
+        spark.read.format("delta")
+        .load(path)
+        .where(F.col("as_of") == F.lit(day))
+        .withColumn("sessions_60d", F.lit(1000).cast("bigint"))
+        .localCheckpoint()  # read fully before the same table is overwritten
+    )
+    rewritten.write.format("delta").mode("overwrite").option(
+        "replaceWhere", f"as_of = '{day}'"
+    ).save(path)
+    assert build_training_set(spark, examples, wh).first() == before
+    assert before["sessions_60d"] == 3
+    assert {r["sessions_60d"] for r in load_group(spark, wh, "user", day).collect()} == {3, 0}
+    # A commit that pins the new version is what makes it visible.
+    old = snapshots.resolve(spark, wh, day)
+    versions = {**old.versions, "user": old.versions["user"] + 1}
+    snapshots.append_commit(
+        spark,
+        wh,
+        snapshots.Commit(
+            as_of=day,
+            commit_id=snapshots.commit_id("again", day),
+            run_id="again",
+            mode="full",
+            committed_at=dt.datetime.now(UTC),
+            versions=versions,
+            rows={},
+        ),
+    )
+    assert build_training_set(spark, examples, wh).first()["sessions_60d"] == 1000
+
+
 def test_example_never_sees_features_of_its_own_day(spark, pit_warehouse, examples_of):
     examples = examples_of(
         [

@@ -16,6 +16,9 @@ and days are split into 70-day buckets (70 is a multiple of 14, so bucket b+1 we
 one for even and one for odd buckets, hold everything; a bucket has always fully left the window
 before its column is reused. The window sum, up to the common factor, is
 ``newer * 32 + older``. Magnitudes stay below 2 ** 100, far inside decimal(38,0).
+
+The units are what the daily tiles store, so the module lives with them; the roll-up imports
+``window_units`` and ``ratio`` from here (imports go from ``rollup`` down to ``tiles``).
 """
 
 from __future__ import annotations
