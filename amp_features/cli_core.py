@@ -1,4 +1,4 @@
-"""Core subcommands: ``describe``, ``jars`` and ``smoke``."""
+"""Core subcommands: ``describe``, ``jars``, ``jobs`` and ``smoke``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,15 @@ def register(sub: Any) -> None:
     p.add_argument("action", choices=["fetch", "list", "spark-submit-args"])
     p.add_argument("--s3", action="store_true", help="also the S3A jars (hadoop-aws, AWS SDK)")
     p.set_defaults(handler=_jars)
+
+    p = sub.add_parser(
+        "jobs", help="where the installed spark-submit job scripts are (for spark-submit, the DAG)"
+    )
+    p.add_argument("action", choices=["path"])
+    p.add_argument(
+        "name", nargs="?", help="a job (compute_features, backfill): its file instead of the folder"
+    )
+    p.set_defaults(handler=_jobs)
 
     p = sub.add_parser("smoke", help="write a Delta table, read it back and show its history")
     p.add_argument("--path", help="table path (default: a temporary folder)")
@@ -67,6 +76,13 @@ def _jars(args: argparse.Namespace) -> int:
         paths += cached
     if args.action == "spark-submit-args":
         print("--jars " + ",".join(str(p) for p in paths))
+    return 0
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    from amp_features.jobs import job_script, jobs_dir
+
+    print(job_script(args.name) if args.name else jobs_dir())
     return 0
 
 

@@ -339,6 +339,7 @@ def format_profile(p: dict) -> str:
         "stages",
         "tasks",
         "task_seconds",
+        "task_cpu_seconds",
         "shuffle_read_mb",
         "shuffle_write_mb",
         "input_mb",
@@ -352,6 +353,8 @@ def format_profile(p: dict) -> str:
         "|---" * (len(cols) + 1) + "|",
     ]
     for name, r in p["windows"].items():
+        if name.endswith(" stages") and r["seconds"] < 0.05 and not r["jobs"]:
+            continue  # an empty gap between two stages
         out.append(f"| {name} | " + " | ".join(str(r[c]) for c in cols) + " |")
     total = {c: round(sum(r[c] for r in p["windows"].values()), 2) for c in cols}
     out.append("| **total** | " + " | ".join(str(total[c]) for c in cols) + " |")

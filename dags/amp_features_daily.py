@@ -28,15 +28,45 @@ STAGES = (
 
 # -- parse-time configuration (environment of the DAG processor, scheduler and workers) ---------
 # embedded: each stage runs Spark in the Airflow worker's own process (local master by default).
-# spark-submit: each stage is a SparkSubmitOperator running jobs/compute_features.py --stage.
+# spark-submit: each stage is a SparkSubmitOperator running JOBS_DIR/compute_features.py --stage.
 EXECUTION = os.environ.get("AMP_FEATURES_EXECUTION", "embedded").strip().lower()
 CATCHUP = os.environ.get("AMP_FEATURES_CATCHUP", "false").strip().lower() in ("1", "true", "yes")
 START_DATE = datetime.fromisoformat(os.environ.get("AMP_FEATURES_START_DATE", "2026-01-01"))
 SPARK_CONN_ID = os.environ.get("AMP_FEATURES_SPARK_CONN_ID", "amp_features_spark")
-JOBS_DIR = os.environ.get(
-    "AMP_FEATURES_JOBS_DIR",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "jobs"),
-)
+
+
+def _installed_jobs_dir() -> str:
+    """The job scripts shipped in the installed package (``amp_features/jobs``), found without
+    importing it; a checkout next to this file (``../jobs``) when the package is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("amp_features")
+    if spec is not None and spec.submodule_search_locations:
+        return os.path.join(next(iter(spec.submodule_search_locations)), "jobs")
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "jobs")
+
+
+JOBS_DIR = os.environ.get("AMP_FEATURES_JOBS_DIR") or _installed_jobs_dir()
+
+
+def _spark_conf(value: str) -> dict[str, str]:
+    """``key=value`` pairs separated by ``;`` or newlines (the syntax of AMP_SPARK_CONF)."""
+    pairs = {}
+    for item in value.replace(";", "\n").splitlines():
+        key, sep, val = item.strip().partition("=")
+        if item.strip() and (not sep or not key.strip()):
+            raise ValueError(f"AMP_FEATURES_SPARK_CONF: expected key=value, got {item.strip()!r}")
+        if sep:
+            pairs[key.strip()] = val.strip()
+    return pairs
+
+
+# spark-submit --conf of every stage, e.g. spark.pyspark.python (the executors' Python, where
+# amp_features is installed) and resources; never credentials (the command line is logged).
+SPARK_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    **_spark_conf(os.environ.get("AMP_FEATURES_SPARK_CONF", "")),
+}
 SENSOR_TIMEOUT = timedelta(hours=float(os.environ.get("AMP_FEATURES_SENSOR_TIMEOUT_HOURS", "12")))
 SENSOR_POKE = timedelta(minutes=float(os.environ.get("AMP_FEATURES_SENSOR_POKE_MINUTES", "10")))
 if EXECUTION not in ("embedded", "spark-submit"):
@@ -64,10 +94,14 @@ publishes them to the online store.
   store is rewritten for D. Clearing any task and running it again is safe.
 * **Settings**: Variables `amp_features_lake`, `amp_features_warehouse`, `amp_features_online`
   (or env `AMP_FEATURES_LAKE`, ...). Mode `AMP_FEATURES_EXECUTION` = `embedded` (Spark in the
-  worker) or `spark-submit` (connection `{SPARK_CONN_ID}`). Catch-up:
+  worker) or `spark-submit` (connection `{SPARK_CONN_ID}`, job scripts in `{JOBS_DIR}`,
+  extra `--conf` from `AMP_FEATURES_SPARK_CONF`). Catch-up:
   `AMP_FEATURES_CATCHUP=true` with `AMP_FEATURES_START_DATE`.
+* **One writer**: `max_active_runs=1`, and every writing stage takes the warehouse's write
+  lease, so a backfill started while a run writes fails fast naming the holder (Delta's S3 log
+  store is safe for a single writer per table only).
 * **Backfill**: `airflow backfill create --dag-id {DAG_ID} --from-date D1 --to-date D2`, or the
-  faster `spark-submit jobs/backfill.py` (see docs/deploy.md).
+  faster `spark-submit "$(amp-features jobs path backfill)"` (see docs/deploy.md).
 
 Current mode: **{EXECUTION}**.
 """
@@ -157,7 +191,7 @@ def _spark_submit_stage(stage: str) -> Any:
         jars="{{ var.value.get('amp_features_spark_jars', '') }}",
         packages="{{ var.value.get('amp_features_spark_packages', '') }}",
         py_files="{{ var.value.get('amp_features_spark_py_files', '') }}",
-        conf={"spark.sql.session.timeZone": "UTC"},
+        conf=dict(SPARK_CONF),
     )
 
 
@@ -166,6 +200,8 @@ def _spark_submit_stage(stage: str) -> Any:
     schedule=CronDataIntervalTimetable("0 22 * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=CATCHUP,
+    # One run at a time: Delta's default S3 log store is safe for one writer per table, and the
+    # warehouse lease (amp_features.offline.lease) makes any other writer fail fast.
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=20),
     default_args=default_args,

@@ -129,7 +129,9 @@ class S3Proxy:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     log = (self.folder / "s3proxy.log").read_text(errors="replace")[-2000:]
                     self.stop()
-                    raise RuntimeError(f"S3Proxy did not start on port {self.port}:\n{log}")
+                    raise RuntimeError(
+                        f"S3Proxy did not start on port {self.port}:\n{log}"
+                    ) from None
                 time.sleep(0.1)
 
     def stop(self) -> None:

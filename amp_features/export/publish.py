@@ -74,6 +74,10 @@ class PublishReport:
         return self.total_rows / self.write_seconds if self.write_seconds else 0.0
 
 
+# The end of a writing task's error (writer.py): what the export's own message says already.
+_WRITER_CONTEXT = re.compile(r" \(while [^()]+ of version [\w-]+ in \S+\)$")
+
+
 def _short_cause(exc: BaseException, url: str) -> str:
     """One line for a failure: Spark wraps executor errors in pages of traceback. Never a
     record's contents (redis-py quotes the failed command) nor a credential of ``url``."""
@@ -83,8 +87,10 @@ def _short_cause(exc: BaseException, url: str) -> str:
             if re.match(r"^[\w.]+(Error|Exception|Refused|Timeout)\w*: ", line):
                 if line.startswith("ModuleNotFoundError"):
                     line += " (on the executors: check spark.pyspark.python / PYSPARK_PYTHON)"
-                # The executors' own message (writer.py) is already one clean line.
+                # The executors' own message (writer.py) is already one clean line; the
+                # export's message names the store and the version already.
                 line = line.removeprefix("amp_features.errors.").removeprefix("OnlineStoreError: ")
+                line = _WRITER_CONTEXT.sub("", line)
                 return error_cause(AmpFeaturesError(line), url)
     return error_cause(exc, url)
 

@@ -112,8 +112,8 @@ class PartitionWriter:
             # its record keys and values; Spark would print it in every log line of the task.
             # ``from None`` keeps it out of the worker's traceback too.
             raise OnlineStoreError(
-                f"{backend.url}: task {task} failed {doing} of version {self.version}: "
-                f"{error_cause(exc, self.url)}"
+                f"task {task}: {error_cause(exc, self.url).rstrip('.')} "
+                f"(while {doing} of version {self.version} in {backend.url})"
             ) from None
         finally:
             backend.close()

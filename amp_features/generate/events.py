@@ -7,9 +7,11 @@ them anywhere; ``facts.py`` corrupts and formats them from separate streams.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,23 +28,40 @@ TUNE_IN_SHARE = 0.7
 
 @dataclass
 class Sessions:
-    """One task's listening sessions (engage-only users' are virtual), before any corruption."""
+    """One task's listening sessions (engage-only users' are virtual), before any corruption.
 
+    Every draw is taken up front (a stream's order must not depend on what is asked), but the
+    show and the clock are worked out only for the rows kept (``take``) when asked: engagement
+    needs them for a few sessions, the shape pass needs no clock.
+    """
+
+    plan: M.Plan
     day: int
     lo: int
     uidx: np.ndarray
     kind: np.ndarray
     eidx: np.ndarray
-    sidx: np.ndarray
-    second: np.ndarray
-    listen: np.ndarray
+    u_activity: np.ndarray
+    n_declared: np.ndarray
+    offset: np.ndarray
+    u: np.ndarray  # per-session draws, one row per draw (``_DRAWS``)
 
     def take(self, rows: np.ndarray) -> Sessions:
-        return Sessions(
-            self.day,
-            self.lo,
-            *(getattr(self, f)[rows] for f in ("uidx", "kind", "eidx", "sidx", "second", "listen")),
-        )
+        per_row: dict[str, Any] = {f: getattr(self, f)[rows] for f in _PER_ROW}
+        return dataclasses.replace(self, **per_row, u=self.u[:, rows])
+
+    @functools.cached_property
+    def sidx(self) -> np.ndarray:
+        return _choose_show(self)
+
+    @functools.cached_property
+    def clock(self) -> tuple[np.ndarray, np.ndarray]:
+        """The second of the day each session starts at, and its length in seconds."""
+        return _time_and_length(self)
+
+
+_PER_ROW = ("uidx", "kind", "eidx", "u_activity", "n_declared", "offset")
+_DRAWS = 17  # 8 for the show, 1 for an orphan's id, 8 for the clock
 
 
 @functools.lru_cache(maxsize=4)
@@ -99,21 +118,23 @@ def sessions(plan: M.Plan, task: int) -> Sessions:
     k = np.arange(len(owner)) - np.repeat(first, n)
     uidx = owner + lo
     eidx = ((day * plan.n_ids + uidx) * M.MAX_SESSIONS_PER_DAY + k).astype(np.int64)
-    sidx = _choose_show(plan, rng, day, uidx, u["u_activity"][owner], u["n_declared"][owner])
-    second, listen = _time_and_length(plan, rng, day, sidx, u["offset"][owner])
-    return Sessions(day, lo, uidx, kind[owner], eidx, sidx, second, listen)
+    return Sessions(
+        plan,
+        day,
+        lo,
+        uidx,
+        kind[owner],
+        eidx,
+        u["u_activity"][owner],
+        u["n_declared"][owner],
+        u["offset"][owner],
+        D.draws(rng, _DRAWS, len(uidx)),
+    )
 
 
-def _choose_show(
-    plan: M.Plan,
-    rng: np.random.Generator,
-    day: int,
-    uidx: np.ndarray,
-    u_activity: np.ndarray,
-    nd: np.ndarray,
-) -> np.ndarray:
+def _choose_show(s: Sessions) -> np.ndarray:
+    plan, day, uidx, u_activity, nd, u = s.plan, s.day, s.uidx, s.u_activity, s.n_declared, s.u
     t = plan.n_topics
-    u = D.draws(rng, 8, len(uidx))
     # Favourites: a handful of older shows per user (hashes of the user and the slot).
     n_favs = np.minimum(10, 2 + np.floor(np.log(1.0 / u_activity))).astype(np.int64)
     slot = D.skewed(u[0], n_favs, 1.5)
@@ -143,16 +164,15 @@ def _choose_show(
     o = plan.options
     if o.orphan_plays and o.orphan_rate > 0:
         orphan = u[7] < o.orphan_rate
-        orphan_id = plan.n_shows + D.pick(rng.random(len(uidx)), plan.n_orphan_ids)
+        orphan_id = plan.n_shows + D.pick(u[8], plan.n_orphan_ids)
         sidx = np.where(orphan, orphan_id, sidx)
     return sidx.astype(np.int64)
 
 
-def _time_and_length(
-    plan: M.Plan, rng: np.random.Generator, day: int, sidx: np.ndarray, offset: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _time_and_length(sessions: Sessions) -> tuple[np.ndarray, np.ndarray]:
+    plan, day, sidx, offset = sessions.plan, sessions.day, sessions.sidx, sessions.offset
     s = show_table(plan)
-    u = D.draws(rng, 8, len(sidx))
+    u = sessions.u[9:]
     # Live shows: listeners tune in from ten minutes before the slot to ninety minutes after.
     premiere = s["premiere"][sidx]
     airs_today = ~s["weekly"][sidx] | ((day - premiere) % 7 == 0)

@@ -110,38 +110,40 @@ def _helpers(marks: Marks) -> list[pa.Array]:
 class PlaybackRows:
     sessions: Sessions
     marks: Marks
+    src: np.ndarray  # the session each written row comes from
     sidx: np.ndarray  # the final show (a conflicting copy may play the next one)
 
 
 def playback_rows(plan: Plan, task: int) -> PlaybackRows:
     """The task's listens (engage-only users' sessions dropped) with their corruptions."""
     s = sessions(plan, task)
-    s = s.take(np.flatnonzero(s.kind != ENGAGE_ONLY))
-    marks = _marks(
-        plan, D.stream(plan.seed, "playback", s.day, s.lo), len(s.uidx), PLAYBACK_INVALID, 3
-    )
+    listens = np.flatnonzero(s.kind != ENGAGE_ONLY)
+    stream = D.stream(plan.seed, "playback", s.day, s.lo)
+    marks = _marks(plan, stream, len(listens), PLAYBACK_INVALID, 3)
+    src = listens[marks.row]
     variant = D.pick(marks.u[3], 3)
-    sidx = s.sidx[marks.row]
+    sidx = s.sidx[src]
     sidx = np.where(marks.conflict & (variant == 2), (sidx + 1) % plan.n_shows, sidx)
-    return PlaybackRows(s, marks, sidx)
+    return PlaybackRows(s, marks, src, sidx)
 
 
 def playback_batch(plan: Plan, task: int) -> pa.RecordBatch:
     r = playback_rows(plan, task)
     s, m, c = r.sessions, r.marks, PLAYBACK_INVALID
     variant = D.pick(m.u[3], 3)
-    second = _second(m, c, s.second[m.row], m.conflict & (variant == 1))
-    length = s.listen[m.row]
+    start, length = s.clock
+    second = _second(m, c, start[r.src], m.conflict & (variant == 1))
+    length = length[r.src]
     length = np.where(m.conflict & (variant == 0), np.where(length > 0, length // 2, 30), length)
     length = np.where(m.is_(c, "negative_listen_seconds"), -1 - D.pick(m.u[4], 3600), length)
     too_long = MAX_LISTEN_SECONDS + 1 + D.pick(m.u[5], 86_400)
     length = np.where(m.is_(c, "too_long_listen_seconds"), too_long, length)
     no_show = m.is_(c, "null_show_id") | m.is_(c, "empty_show_id")
-    eidx = s.eidx[m.row]
+    eidx = s.eidx[r.src]
     return pa.RecordBatch.from_arrays(
         [
             D.strings(D.hex_ids("p", _masked(eidx, plan.mask("playback")))),
-            D.strings(dims.user_id(plan, s.uidx[m.row]), m.is_(c, "null_user_id"), m.is_(c, "empty_user_id")),
+            D.strings(dims.user_id(plan, s.uidx[r.src]), m.is_(c, "null_user_id"), m.is_(c, "empty_user_id")),
             D.strings(dims.show_id(plan, r.sidx), m.is_(c, "null_show_id"), m.is_(c, "empty_show_id")),
             D.timestamps(plan.start_epoch + s.day * SECONDS_PER_DAY + second, m.is_(c, "null_started_at")),
             pa.array(length, pa.int64(), mask=m.is_(c, "null_listen_seconds")),
@@ -181,7 +183,7 @@ def shape_batch(plan: Plan, task: int) -> pa.RecordBatch:
     )  # fmt: skip
     width = plan.n_shows + plan.n_orphan_ids
     pairs, plays = np.unique(
-        r.sessions.uidx[m.row][named] * width + r.sidx[named], return_counts=True
+        r.sessions.uidx[r.src][named] * width + r.sidx[named], return_counts=True
     )
     uidx = pairs // width
     first = np.ones(len(pairs), dtype=bool)
@@ -208,15 +210,17 @@ def engagement_batch(plan: Plan, task: int) -> pa.RecordBatch:
     u = D.draws(rng, 4, len(s.uidx))
     only = s.kind == ENGAGE_ONLY
     only_type = D.weighted(u[3], ENGAGE_ONLY_TYPES)
-    picked = [
-        np.flatnonzero(np.where(only, only_type == t, u[t] < ENGAGE_RATES[t])) for t in range(3)
-    ]
+    chosen = [np.where(only, only_type == t, u[t] < ENGAGE_RATES[t]) for t in range(3)]
+    engaging = np.flatnonzero(chosen[0] | chosen[1] | chosen[2])
+    picked = [np.flatnonzero(c[engaging]) for c in chosen]
+    s = s.take(engaging)  # only these sessions need a show and a clock
     which = np.concatenate(picked)
     etype = np.concatenate([np.full(len(p), t) for t, p in enumerate(picked)])
+    start, length = s.clock
     # Events are keyed by their own instant: one late in a session may fall on the next day.
     instant = (
-        s.day * SECONDS_PER_DAY + s.second[which]
-        + D.pick(rng.random(len(which)), np.maximum(s.listen[which], 1))
+        s.day * SECONDS_PER_DAY + start[which]
+        + D.pick(rng.random(len(which)), np.maximum(length[which], 1))
     )  # fmt: skip
     keep = instant < plan.days * SECONDS_PER_DAY
     which, etype, instant = which[keep], etype[keep], instant[keep]

@@ -171,7 +171,21 @@ class Plan:
     @functools.cached_property
     def activity_curve(self) -> tuple[float, float]:
         """Scales of the calibrated shape: p = min(0.97, c x^0.5), extra plays = e x^0.25."""
-        return calibrate(self.options.active_share, self.options.plays_per_day)
+        share = self.options.active_share
+        if share is not None:  # a share of the rows of ``users``, so of fewer possible players
+            share = min(0.9, share / self.playing_fraction)
+        return calibrate(share, self.options.plays_per_day)
+
+    @property
+    def playing_fraction(self) -> float:
+        """Users who may play on an average day, per row of ``users``: the listeners (new ones
+        only after their signup day) and the unregistered users."""
+        o = self.options
+        others = (o.declared_only_rate if o.declared_only_users else 0.0) + (
+            o.engage_only_rate if o.engage_only_users else 0.0
+        )
+        signed_up = 1 - NEW_SIGNUP_SHARE * (1 - (self.days - 1) / (2 * self.days))
+        return (1 - others) * signed_up + self.n_unregistered / self.users
 
 
 # -- the activity shapes -------------------------------------------------------------------------

@@ -71,9 +71,9 @@ def _current(spark: SparkSession, path: str) -> Holder | None:
     row = spark.read.format("delta").load(path).where(F.col("name") == LEASE_NAME).first()
     if row is None:
         return None
-    expires = row["expires_at"]
-    if expires.tzinfo is None:
-        expires = expires.replace(tzinfo=dt.UTC)
+    # PySpark returns timestamps as naive datetimes in the Python process's local time (not the
+    # session's time zone): astimezone reads a naive value as local, which is right here.
+    expires = row["expires_at"].astimezone(dt.UTC)
     return Holder(row["holder"], row["owner"], row["host"], int(row["pid"]), expires)
 
 

@@ -193,7 +193,8 @@ def _to_commit(r: Row) -> Commit:
         commit_id=get("commit_id"),
         run_id=get("run_id"),
         mode=get("mode"),
-        committed_at=get("committed_at"),
+        # Naive and in the Python process's local time, as PySpark returns timestamps.
+        committed_at=get("committed_at").astimezone(dt.UTC),
         versions={k: int(v) for k, v in (get("versions") or {}).items()},
         rows={k: int(v) for k, v in (get("rows") or {}).items()},
         inputs={k: int(v) for k, v in (get("inputs") or {}).items() if v is not None},

@@ -50,6 +50,13 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_demo)
 
 
+def _spark(args: argparse.Namespace) -> Any:
+    """The session from the global flags (from ``cliargs``: a command never imports the CLI)."""
+    from amp_features.cliargs import session_from_args
+
+    return session_from_args(f"amp-features {args.command}", args)
+
+
 def _print_result(result: Any) -> None:
     commit = result.commit
     print(f"as_of {result.as_of} ({result.mode}, run {result.run_id}, commit {commit.commit_id}):")
@@ -59,12 +66,11 @@ def _print_result(result: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from amp_features.cli import spark_from_args
     from amp_features.contract import parse_date
     from amp_features.pipeline.runner import RUN_STAGES, RunContext, Targets, run_stages
 
     as_of = parse_date(args.as_of)
-    spark = spark_from_args(args)
+    spark = _spark(args)
     ctx = RunContext(
         spark,
         as_of,
@@ -108,11 +114,10 @@ def _add_policy_args(p: Any) -> None:
 def _commits_list(args: argparse.Namespace) -> int:
     import json
 
-    from amp_features.cli import spark_from_args
     from amp_features.contract import parse_date
     from amp_features.offline import snapshots
 
-    spark = spark_from_args(args)
+    spark = _spark(args)
     day = parse_date(args.as_of) if args.as_of else None
     commits = snapshots.history(spark, args.warehouse, day)
     live = {c.commit_id for c in snapshots.latest_commits(spark, args.warehouse).values()}
@@ -136,7 +141,6 @@ def _commits_list(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from amp_features.cli import spark_from_args
     from amp_features.contract import parse_date
     from amp_features.export import publish
     from amp_features.generate import generate_lake
@@ -148,7 +152,7 @@ def _demo(args: argparse.Namespace) -> int:
     lake, warehouse = os.path.join(out, "lake"), os.path.join(out, "warehouse")
     online = f"sqlite:///{os.path.join(out, 'online.db')}"
     end = parse_date(args.end_date)
-    spark = spark_from_args(args)
+    spark = _spark(args)
 
     log.info("demo: generating a lake of %d users over %d days in %s", args.users, args.days, lake)
     generate_lake(spark, lake, users=args.users, days=args.days, end_date=end, seed=args.seed)

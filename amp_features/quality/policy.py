@@ -34,11 +34,11 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from amp_features import files
 from amp_features.contract import FACT_TABLES, RAW_TABLES
-from amp_features.errors import ConfigError
+from amp_features.errors import ConfigError, StorageError
 
 FAIL, WARN = "fail", "warn"
 ENV_POLICY = "AMP_EMPTY_DAY_POLICY"
@@ -221,12 +221,15 @@ def from_source(value: str, source: str) -> InputPolicy:
     """A policy from a JSON file's path, or from JSON text (starting with ``{``)."""
     if value.lstrip().startswith("{"):
         return parse_json(value, source)
-    path = Path(value)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"empty-day policy file {path} ({source}): {exc.strerror}") from None
-    return parse_json(text, f"file {path}")
+    try:  # a local file or an s3a:// object, like every other setting that names storage
+        text = files.read_text(value)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"empty-day policy file {value} ({source}): No such file or directory"
+        ) from None
+    except (OSError, StorageError) as exc:
+        raise ConfigError(f"empty-day policy file {value} ({source}): {exc}") from None
+    return parse_json(text, f"file {value}")
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> InputPolicy:

@@ -215,6 +215,8 @@ def _detail(
             if cols
         ]
         return "; ".join(parts) if parts else f"columns {res.get('observed_value')}"
+    if o.expectation == "expect_table_row_count_to_be_between":
+        return f"{res.get('observed_value')} rows"
     if o.expectation == "expect_column_values_to_be_of_type":
         return f"observed {res.get('observed_value')}, expected {kwargs.get('type_')}"
     if o.expectation == "expect_column_distinct_values_to_contain_set":

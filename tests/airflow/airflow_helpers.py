@@ -4,14 +4,20 @@ import it unambiguously when several test folders run in one pytest call."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import subprocess
 import sys
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
+
+# The cluster's handle and spark-submit's environment live in tests/sparkcluster.py (shared with
+# tests/e2e); re-exported here for the tests of this folder.
+from sparkcluster import (  # noqa: F401
+    MASTER_CLASS,
+    WORKER_CLASS,
+    StandaloneCluster,
+    free_port,
+    spark_home,
+    submit_env,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
@@ -32,16 +38,6 @@ def delta_jars_arg() -> str:
     flag, _, jars = out.partition(" ")
     assert flag == "--jars" and jars, out
     return jars
-
-
-def submit_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # The driver and any Python worker must use this venv (where amp_features is installed).
-    env["PYSPARK_PYTHON"] = sys.executable
-    env["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    env["SPARK_HOME"] = str(spark_home())
-    env.setdefault("AMP_SPARK_LOG_LEVEL", "WARN")
-    return env
 
 
 # Small-data settings: under spark-submit the session leaves resources to spark-submit, so a tiny
@@ -76,40 +72,6 @@ def spark_submit(
         timeout=timeout,
         cwd=REPO,
     )
-
-
-# -- a real standalone cluster ------------------------------------------------------------------------
-def spark_home() -> Path:
-    import pyspark
-
-    return Path(pyspark.__file__).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class StandaloneCluster:
-    master_url: str
-    ui_url: str
-    log_dir: Path
-
-    def status(self) -> dict[str, object]:
-        with urllib.request.urlopen(self.ui_url + "/json/", timeout=5) as response:
-            return dict(json.loads(response.read()))
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
-            for p in sorted(self.log_dir.glob("*.out"))
-        )
-
-
-MASTER_CLASS = "org.apache.spark.deploy.master.Master"
-WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 
 
 def committed_tables(spark: object, warehouse: str) -> dict[str, object]:

@@ -106,7 +106,8 @@ def test_empty_playback_days_stop_the_run_unless_allowed(
             spark, lake, wh, AS_OF, policy=_policy(f"--allow-empty-days=playback={QUIET}")
         )
     message = str(err.value)
-    assert f"(missing: {AS_OF})" in message and str(QUIET) not in message
+    assert f"playback: missing partition (missing: {AS_OF})" in message
+    assert f"missing: {QUIET}" not in message and "playback: missing partition (0 rows)" in message
 
     # Both allowed: the run goes on; the result records the policy and the day checks warn.
     amp_logs.clear()

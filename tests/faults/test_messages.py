@@ -1,7 +1,7 @@
 """Clear messages on faults: no credential and no record in any message or log line, and a failed
 export says what readers see now, as read from the store after the failure.
 
-Real redis-servers on 127.0.0.1 (the online tests' ``RedisServer``, with a password, a tiny
+Real redis-servers on 127.0.0.1 (the tests' ``RedisServer``, with a password, a tiny
 ``maxmemory``, or killed and restarted without persistence midway), the online tests' tiny
 warehouse, and the ``amp-features`` command run as a separate process where its whole output
 matters.
@@ -31,7 +31,7 @@ sys.path[:0] = [str(TESTS / "online"), str(TESTS / "quality")]
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 import redis  # noqa: E402
-from online_testdata import D1, D2, REDIS_SERVER, RedisServer, _free_port, write_tiny_warehouse  # noqa: E402
+from online_testdata import D1, D2, write_tiny_warehouse  # noqa: E402
 from quality_helpers import (  # noqa: E402
     AS_OF,
     day,
@@ -41,6 +41,7 @@ from quality_helpers import (  # noqa: E402
     ts,
     write_raw,
 )
+from redisserver import REDIS_SERVER, RedisServer, _free_port  # noqa: E402
 
 from amp_features.errors import OnlineStoreError, QualityGateError  # noqa: E402
 from amp_features.export import publish  # noqa: E402
@@ -62,7 +63,7 @@ AMP_FEATURES = str(Path(sys.executable).with_name("amp-features"))
 
 
 class ConfiguredRedis(RedisServer):
-    """The online tests' server with settings applied as it starts (CONFIG SET of
+    """The tests' server with settings applied as it starts (CONFIG SET of
     ``requirepass``, ``maxmemory``, ...: what the command-line flags of the same name set)."""
 
     def __init__(self, folder: Path, config: dict[str, str]) -> None:

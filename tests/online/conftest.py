@@ -1,5 +1,5 @@
-"""Fixtures of the online-store tests: real redis-servers on loopback and a tiny warehouse
-(its data: ``online_testdata.py``)."""
+"""Fixtures of the online-store tests: extra real redis-servers on loopback (the shared one,
+``redis_server``, is in tests/conftest.py) and a tiny warehouse (its data: ``online_testdata.py``)."""
 
 from __future__ import annotations
 
@@ -18,16 +18,6 @@ from online_testdata import RedisServer, TinyWarehouse, write_tiny_warehouse
 # The export writes from Spark's Python workers, which need this interpreter's packages (redis).
 # An in-process PySpark reads only this variable (not spark.pyspark.python) for its workers.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    folder = tempfile.mkdtemp(prefix="amp-redis-")
-    server = RedisServer(Path(folder))
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture()

@@ -1,6 +1,6 @@
 """spark-submit entry point: backfill a range of as-of dates.
 
-    spark-submit $(amp-features jars spark-submit-args) jobs/backfill.py \
+    spark-submit $(amp-features jars spark-submit-args) "$(amp-features jobs path backfill)" \
         --start 2026-01-01 --end 2026-01-31 --lake LAKE --warehouse WH [--online URL] \
         [--force] [--dry-run]
 

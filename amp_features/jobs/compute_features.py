@@ -1,6 +1,7 @@
 """spark-submit entry point: run the daily pipeline's stages for one as-of date.
 
-    spark-submit $(amp-features jars spark-submit-args) jobs/compute_features.py \
+    spark-submit $(amp-features jars spark-submit-args) \
+        "$(amp-features jobs path compute_features)" \
         --as-of 2026-03-01 --stage all --lake LAKE --warehouse WH --online sqlite:///online.db
 
 ``--stage`` takes ``all``, one stage or a comma-separated list (validate_inputs, build_states,
