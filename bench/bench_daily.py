@@ -39,11 +39,33 @@ from docsection import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(ROOT / ".venv" / "bin" / "amp-features")
+RUNS = ("full", "incremental")
 
 
-def _children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+class TreeUsage(PeakRss):
+    """bench_engine's JVM peak-memory sampler, also keeping the last CPU time (user + system)
+    of every process below this one: the CLI's JVM is not reaped by its Python parent, so
+    ``RUSAGE_CHILDREN`` would miss it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cpu: dict[int, float] = {}
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for child in self._me.children(recursive=True):
+                try:
+                    times = child.cpu_times()
+                    self._cpu[child.pid] = times.user + times.system
+                    if "java" in child.name():
+                        self.peak = max(self.peak, child.memory_info().rss)
+                except Exception:
+                    pass  # the process ended between listing and sampling
+            self._stop.wait(0.5)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self._cpu.values())
 
 
 def _self_cpu() -> float:
@@ -59,8 +81,8 @@ def run_cli(args: list[str], log_path: Path, conf: dict[str, str]) -> dict:
         cmd += ["--conf", f"{k}={v}"]
     cmd += args
     print(f"[bench] {' '.join(cmd)}", flush=True)
-    cpu0, start = _children_cpu(), time.time()
-    with open(log_path, "w", buffering=1) as log, PeakRss() as rss:
+    start = time.time()
+    with open(log_path, "w", buffering=1) as log, TreeUsage() as usage:
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
         )
@@ -75,8 +97,8 @@ def run_cli(args: list[str], log_path: Path, conf: dict[str, str]) -> dict:
         raise SystemExit(f"{' '.join(cmd)} exited {code}; its output is in {log_path}")
     return {
         "seconds": round(end - start, 1),
-        "cpu_seconds": round(_children_cpu() - cpu0, 1),
-        "peak_rss_gb": round(rss.peak / 2**30, 2),
+        "cpu_seconds": round(usage.cpu_seconds, 1),
+        "peak_rss_gb": round(usage.peak / 2**30, 2),
         "start": start,
         "end": end,
     }
@@ -120,6 +142,20 @@ def lake_summary(lake: str) -> dict:
     return {"command": command, "rows": rows, "seconds": report.get("seconds")}
 
 
+def profiles_of(work: Path, runs: dict) -> dict:
+    """Stage profiles of the full and incremental runs, from the files they left in WORK."""
+    return {
+        name: stage_profile.profile(
+            work / "eventlog" / name,
+            work / f"{name}.log",
+            work / ("wh_full" if name == "full" else "wh_incremental"),
+            runs[name].get("start"),
+            runs[name].get("end"),
+        )
+        for name in RUNS
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lake", default="/tmp/amp-bench/lake")
@@ -134,12 +170,14 @@ def main() -> int:
         action="store_true",
         help="copy the D-1 warehouse kept in WORK/prepared by an earlier run",
     )
-    parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument("--no-docs", action="store_true", help="print the docs section instead")
     parser.add_argument("--docs-from", metavar="JSON", help="only rewrite the docs section")
     parser.add_argument("--notes", metavar="MD", help="Markdown appended to the docs section")
     args = parser.parse_args()
     if args.docs_from:
-        write_docs(json.loads(Path(args.docs_from).read_text()), args)
+        r = json.loads(Path(args.docs_from).read_text())
+        r["profiles"] = profiles_of(Path(args.docs_from).parent, r)  # with this stage_profile
+        write_docs(r, args)
         return 0
 
     day = dt.date.fromisoformat(args.as_of)
@@ -220,12 +258,7 @@ def main() -> int:
         if k.endswith("__not_bitwise")
     )
 
-    profiles = {
-        name: stage_profile.profile(
-            work / "eventlog" / name, work / f"{name}.log", wh, run["start"], run["end"]
-        )
-        for name, wh, run in (("full", full_wh, full), ("incremental", inc_wh, inc))
-    }
+    profiles = profiles_of(work, {"full": full, "incremental": inc})
     result = {
         "as_of": args.as_of,
         "lake": args.lake,
@@ -233,8 +266,8 @@ def main() -> int:
         "window": bench_duckdb.window_counts(con),
         "rows": duck_rows,
         "duckdb": duck,
-        "full": {k: v for k, v in full.items() if k not in ("start", "end")},
-        "incremental": {k: v for k, v in inc.items() if k not in ("start", "end")},
+        "full": full,
+        "incremental": inc,
         "agree": agree,
         "full_incremental_bitwise": bitwise,
         "comparisons": comparisons,
@@ -262,8 +295,7 @@ def main() -> int:
                 }
                 print(f"[bench] {group} {pair}: DIFFERS {bad}", file=sys.stderr)
     print(f"[bench] wrote {work / 'result.json'}")
-    if not args.no_docs:
-        write_docs(result, args)
+    write_docs(result, args)
     return 0 if agree and bitwise else 1
 
 
@@ -315,46 +347,49 @@ def _not_bitwise(r: dict, pair: str) -> int:
 
 
 def write_docs(r: dict, args: argparse.Namespace) -> None:
-    w, lake = r["window"], r["lake_summary"]
-    inc_stages = ", ".join(f"{k} {v}" for k, v in r["incremental"]["stages"].items())
-    full_stages = ", ".join(f"{k} {v}" for k, v in r["full"]["stages"].items())
-    body = f"""
-## Daily run: DuckDB vs full vs incremental (issue 17)
-
-Commands (`--reuse-prepared` re-uses the untimed D-1 warehouse of an earlier run):
-
-    .venv/bin/{lake["command"]}
-    .venv/bin/python bench/bench_daily.py --lake {r["lake"]} --as-of {r["as_of"]}
-
-Lake: {", ".join(f"{k} {v:,}" for k, v in lake["rows"].items())} rows (generated in
-{lake.get("seconds") or "?"} s).
-Window of {r["as_of"]}: {w["playback_rows_read"]:,} raw playback rows
-({w["playback_events_kept"]:,} valid events after deduplication, {w["users_with_plays"]:,}
-users, {w["user_show_pairs"]:,} (user, show) pairs), {w["engagement_rows_read"]:,} raw
-engagement rows. Machine: {r["cores"]} cores, DuckDB {r["duckdb_threads"]} threads, Spark
-local with driver memory {r["driver_memory"]}; load average before {r["load_before"]}, after
-{r["load_after"]}. CPU seconds are user + system time of the process tree (the JVM's for the
-CLI runs), the figure least disturbed by other work on the machine.
-
-{summary_table(r)}
-
-Pipeline stages (seconds, from the run's log): incremental {inc_stages}; full {full_stages}.
-DuckDB: {r["duckdb"]["compute_seconds"]} s to compute, the rest to write Parquet.
-
-Agreement, row for row on the five tables ({", ".join(f"{g} {n:,}" for g, n in r["rows"].items())}
-rows): DuckDB against the full run, the largest relative difference of a double is
-{_max_rel(r, "duckdb_vs_full"):.1e} ({_not_bitwise(r, "duckdb_vs_full"):,} doubles not
-bit-identical, {"all" if r["agree"] else "NOT all"} within {r["rel_tol"]:g}); full against incremental,
-{_not_bitwise(r, "full_vs_incremental")} doubles differ at all.
-
-Stage profile of the incremental day (`bench/stage_profile.py`: Spark's event log and the
-warehouse's `_delta_log` commits, mapped to the stages by the time of the run's log lines):
-
-{stage_profile.format_profile(r["profiles"]["incremental"])}
-"""
+    """The ``daily`` section of docs/benchmarks.md (printed instead with ``--no-docs``)."""
+    w, lake = r["window"], r.get("lake_summary") or lake_summary(r["lake"])
+    stages = {n: ", ".join(f"{k} {v}" for k, v in r[n]["stages"].items()) for n in RUNS}
+    rows = ", ".join(f"`{g}` {n:,}" for g, n in r["rows"].items())
+    tol = r.get("rel_tol", args.rel_tol)
+    lake_rows = ", ".join(f"`{k}` {v:,}" for k, v in lake["rows"].items())
+    paragraphs = [
+        "## Daily run: DuckDB vs full vs incremental (issue 17)",
+        "Commands (`--reuse-prepared` re-uses the untimed D-1 warehouse of an earlier run):",
+        f"    .venv/bin/{lake['command']}\n"
+        f"    .venv/bin/python bench/bench_daily.py --lake {r['lake']} --as-of {r['as_of']}",
+        f"Lake: {lake_rows} rows, generated in {lake.get('seconds') or '?'} s. Window of "
+        f"{r['as_of']}: {w['playback_rows_read']:,} raw playback rows "
+        f"({w['playback_events_kept']:,} valid events after deduplication, "
+        f"{w['users_with_plays']:,} users, {w['user_show_pairs']:,} (user, show) pairs) and "
+        f"{w['engagement_rows_read']:,} raw engagement rows. Machine: {r['cores']} cores, DuckDB "
+        f"{r['duckdb_threads']} threads, local Spark with driver memory {r['driver_memory']}; "
+        f"load average before {r['load_before']}, after {r['load_after']}. CPU seconds are user "
+        "+ system time of the process tree (for the CLI runs its Python process and JVM, "
+        "sampled every 0.5 s), the figure least disturbed by other work on the machine.",
+        summary_table(r),
+        f"Pipeline stages (seconds, from the runs' log lines; `rollup` holds `window_state` and "
+        f"`write_features`): incremental {stages['incremental']}; full {stages['full']}. "
+        f"DuckDB: {r['duckdb']['compute_seconds']} s of its time computes, the rest writes "
+        "Parquet.",
+        f"Agreement, row for row on the five tables ({rows} rows): DuckDB against the full run, "
+        f"the largest relative difference of a double is {_max_rel(r, 'duckdb_vs_full'):.1e} "
+        f"({_not_bitwise(r, 'duckdb_vs_full'):,} doubles not bit-identical, "
+        f"{'all' if r['agree'] else 'NOT all'} within {tol:g}; `listen_minutes_60d` and every "
+        "integer exactly equal); full against incremental, "
+        f"{_not_bitwise(r, 'full_vs_incremental')} doubles differ at all.",
+        "Stage profile of the incremental day (`bench/stage_profile.py`: Spark's event log and "
+        "the warehouse's `_delta_log` commits, mapped to the stages by the time of the run's "
+        "log lines):",
+        stage_profile.format_profile(r["profiles"]["incremental"]),
+    ]
+    body = "\n\n".join(paragraphs) + "\n"
     if args.notes:
         body += "\n" + Path(args.notes).read_text()
-    write_section("daily", body)
+    if args.no_docs:
+        print(body)
+    else:
+        write_section("daily", body)
 
 
 if __name__ == "__main__":

@@ -28,20 +28,13 @@ from typing import Any
 from amp_features.registry import GROUPS, REGISTRY, table_columns
 
 DUCK_TYPES = {"bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE", "boolean": "BOOLEAN"}
-REQUIRED = {
+REQUIRED = {  # contract section 1; other columns are ignored
     "playback": ("event_id", "user_id", "show_id", "started_at", "listen_seconds", "dt"),
-    "engagement": (
-        "event_id",
-        "user_id",
-        "event_type",
-        "show_id",
-        "creator_id",
-        "occurred_at",
-        "dt",
-    ),
+    "engagement": ("event_id", "user_id", "event_type", "show_id", "creator_id", "occurred_at",
+                   "dt"),
     "shows": ("show_id", "creator_id", "topic"),
     "users": ("user_id", "signup_at", "declared_topics"),
-}
+}  # fmt: skip
 WINDOW_DAYS, HALF_LIFE_DAYS = 60, 14
 # Features whose value the contract makes exact (an integer sum divided once by 60); the other
 # doubles are compared within a relative tolerance.
@@ -54,7 +47,7 @@ def is_delta(path: str | Path) -> bool:
 
 def table_files(
     path: str | Path, partition: str | None = None, first: Any = None, last: Any = None
-):
+) -> list[str]:
     """The Parquet files of a Delta or Parquet table, keeping only partitions ``partition`` in
     [first, last] (ISO dates compared as strings) when given. Paths must be hive-style
     (``col=value/``) for the partition column, as Spark and delta-rs write them."""
@@ -393,8 +386,10 @@ def compare(con: Any, group: str, left: str, right: str, rel_tol: float = 1e-9) 
             )
         else:
             exprs.append(f"count(*) FILTER (WHERE {both} AND {a} IS DISTINCT FROM {b}) AS {f}")
-    sql = f"SELECT count(l.{keys[0]}), count(r.{keys[0]}), {', '.join(exprs)} FROM {left} l FULL OUTER JOIN {right} r ON {on}"
-    row = con.execute(sql).fetchone()
+    row = con.execute(
+        f"SELECT count(l.{keys[0]}), count(r.{keys[0]}), {', '.join(exprs)} "
+        f"FROM {left} l FULL OUTER JOIN {right} r ON {on}"
+    ).fetchone()
     names = ["rows_left", "rows_right", "only_left", "only_right", "as_of_differs"]
     for f in feats:
         names += [f, f"{f}__not_bitwise", f"{f}__max_rel"] if REGISTRY[f].dtype == "double" else [f]
@@ -419,12 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         write_parquet(con, args.out)
     seconds = time.perf_counter() - t0
-    print(
-        json.dumps(
-            {"as_of": args.as_of, "seconds": round(seconds, 2), "rows": rows, **window_counts(con)},
-            indent=2,
-        )
-    )
+    out = {"as_of": args.as_of, "seconds": round(seconds, 2), "rows": rows}
+    print(json.dumps({**out, **window_counts(con)}, indent=2))
     return 0
 
 

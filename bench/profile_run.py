@@ -67,8 +67,9 @@ class Probe:
                 dirnames[:] = []
         return out
 
-    def boundary(self) -> None:
-        """Close the current segment: charge its seconds, commits and calls to its stage."""
+    def boundary(self, following: str) -> None:
+        """Close the current segment (charge its seconds, commits and calls to its stage) and
+        start one charged to ``following``."""
         name = self.current()
         row = self.rows[name]
         now = time.perf_counter()
@@ -88,12 +89,11 @@ class Probe:
         from pyspark import SparkContext
 
         self.segment += 1
-        nxt = self.stack[-1] if self.stack else "outside stages"
         self.group = f"seg{self.segment}"
-        self.groups[self.group] = nxt
+        self.groups[self.group] = following
         sc = SparkContext._active_spark_context
         if sc is not None:
-            sc.setJobGroup(self.group, nxt)
+            sc.setJobGroup(self.group, following)
 
     def count_jobs(self) -> None:
         from pyspark import SparkContext
@@ -107,10 +107,10 @@ class Probe:
 
 def _install(probe: Probe) -> None:
     """Wrap the stage timer and the calls that look up a Delta log or list files."""
-    import amp_features.files as files
     from delta.tables import DeltaTable
     from pyspark.sql import DataFrame, DataFrameReader
 
+    import amp_features.files as files
     from amp_features import logs
 
     def counted(owner: object, attr: str, kind: str, static: bool = False) -> None:
@@ -135,21 +135,33 @@ def _install(probe: Probe) -> None:
 
     @contextlib.contextmanager
     def stage(self: object, name: str) -> Iterator[dict[str, int]]:
-        probe.boundary()
+        probe.boundary(name)
         probe.stack.append(name)
         try:
             with real_stage(self, name) as rows:  # type: ignore[arg-type]
                 yield rows
         finally:
-            probe.boundary()
+            probe.boundary(probe.stack[-2] if len(probe.stack) > 1 else "outside stages")
             probe.stack.pop()
 
     logs.StageTimer.stage = stage  # type: ignore[method-assign]
 
 
+def _stamped_log(path: str) -> None:
+    """The run's log lines as ``<epoch>\\t<line>`` (what bench/stage_profile.py reads)."""
+    import logging
+
+    handler = logging.FileHandler(path)
+    handler.setFormatter(
+        logging.Formatter("%(created).3f\t%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    logging.getLogger("amp_features").addHandler(handler)
+
+
 def worker(args: argparse.Namespace) -> int:
     probe = Probe(args.warehouse)
     _install(probe)
+    _stamped_log(args.out.removesuffix(".json") + ".stamped.log")
     from pyspark import SparkContext
 
     from amp_features.cli import main
@@ -171,7 +183,7 @@ def worker(args: argparse.Namespace) -> int:
     code = main(
         [*flags, "run", "--as-of", args.as_of, "--lake", args.lake, "--warehouse", args.warehouse]
     )
-    probe.boundary()
+    probe.boundary("outside stages")
     total = time.perf_counter() - started
     probe.count_jobs()
     sc = SparkContext._active_spark_context

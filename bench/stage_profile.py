@@ -30,6 +30,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Per window: wall seconds, Spark work submitted in it, Delta commits made in it.
+WINDOW_COLUMNS = (
+    "seconds", "jobs", "stages", "tasks", "task_seconds", "task_cpu_seconds", "shuffle_read_mb",
+    "shuffle_write_mb", "input_mb", "output_mb", "spill_mb", "delta_commits", "delta_files_added",
+)  # fmt: skip
 STAGE_LINE = re.compile(r"stage (\w+): (started|done in|failed after)")
 
 
@@ -50,11 +55,12 @@ class SparkStage:
     completed: float | None = None
     run_seconds: float = 0.0  # summed executor run time of its tasks
     cpu_seconds: float = 0.0
-    shuffle_read: int = 0  # bytes, local + remote
+    # bytes
+    shuffle_read: int = 0  # local + remote
     shuffle_write: int = 0
-    input_bytes: int = 0
-    output_bytes: int = 0
-    spill_bytes: int = 0  # memory + disk
+    input: int = 0
+    output: int = 0
+    spill: int = 0  # memory + disk
 
 
 @dataclass
@@ -183,9 +189,9 @@ def _add_task(st: SparkStage, ev: dict) -> None:
     st.cpu_seconds += m.get("Executor CPU Time", 0) / 1e9
     st.shuffle_read += read.get("Remote Bytes Read", 0) + read.get("Local Bytes Read", 0)
     st.shuffle_write += (m.get("Shuffle Write Metrics") or {}).get("Shuffle Bytes Written", 0)
-    st.input_bytes += (m.get("Input Metrics") or {}).get("Bytes Read", 0)
-    st.output_bytes += (m.get("Output Metrics") or {}).get("Bytes Written", 0)
-    st.spill_bytes += m.get("Memory Bytes Spilled", 0) + m.get("Disk Bytes Spilled", 0)
+    st.input += (m.get("Input Metrics") or {}).get("Bytes Read", 0)
+    st.output += (m.get("Output Metrics") or {}).get("Bytes Written", 0)
+    st.spill += m.get("Memory Bytes Spilled", 0) + m.get("Disk Bytes Spilled", 0)
 
 
 @dataclass
@@ -212,29 +218,19 @@ def delta_commits(warehouse: str | Path, start: float, end: float) -> list[Commi
         for f in sorted((Path(dirpath) / "_delta_log").glob("*.json")):
             if f.stat().st_mtime < start - 5:
                 continue
-            info, adds, add_bytes, removes = {}, 0, 0, 0
+            info, counts = {}, {"add": 0, "bytes": 0, "remove": 0}
             for line in f.read_text().splitlines():
                 action = json.loads(line)
-                if "commitInfo" in action:
-                    info = action["commitInfo"]
-                elif "add" in action:
-                    adds += 1
-                    add_bytes += action["add"].get("size", 0)
-                elif "remove" in action:
-                    removes += 1
+                info = action.get("commitInfo", info)
+                for kind in ("add", "remove"):
+                    if kind in action:
+                        counts[kind] += 1
+                        counts["bytes"] += action[kind].get("size", 0) if kind == "add" else 0
             stamp = info.get("inCommitTimestamp", info.get("timestamp", 0)) / 1000
             if start - 1 <= stamp <= end + 1:
-                commits.append(
-                    Commit(
-                        table,
-                        int(f.stem),
-                        stamp,
-                        info.get("operation", "?"),
-                        adds,
-                        add_bytes,
-                        removes,
-                    )
-                )
+                op = info.get("operation", "?")
+                c = Commit(table, int(f.stem), stamp, op, *counts.values())
+                commits.append(c)
     return commits
 
 
@@ -260,24 +256,7 @@ def profile(
     start = start if start is not None else lines[0][0]
     end = end if end is not None else lines[-1][0]
     windows = windows_from_log(lines, start, end, ev.app_start)
-    rows = {
-        w.name: {
-            "seconds": 0.0,
-            "jobs": 0,
-            "stages": 0,
-            "tasks": 0,
-            "task_seconds": 0.0,
-            "task_cpu_seconds": 0.0,
-            "shuffle_read_mb": 0.0,
-            "shuffle_write_mb": 0.0,
-            "input_mb": 0.0,
-            "output_mb": 0.0,
-            "spill_mb": 0.0,
-            "delta_commits": 0,
-            "delta_files_added": 0,
-        }
-        for w in windows
-    }
+    rows = {w.name: dict.fromkeys(WINDOW_COLUMNS, 0.0) for w in windows}
     for w in windows:
         rows[w.name]["seconds"] += w.end - w.start
     for submitted in ev.jobs.values():
@@ -289,14 +268,11 @@ def profile(
         r["tasks"] += st.tasks
         r["task_seconds"] += st.run_seconds
         r["task_cpu_seconds"] += st.cpu_seconds
-        r["shuffle_read_mb"] += st.shuffle_read * mb
-        r["shuffle_write_mb"] += st.shuffle_write * mb
-        r["input_mb"] += st.input_bytes * mb
-        r["output_mb"] += st.output_bytes * mb
-        r["spill_mb"] += st.spill_bytes * mb
+        for attr in ("shuffle_read", "shuffle_write", "input", "output", "spill"):
+            r[f"{attr}_mb"] += getattr(st, attr) * mb
     commits = delta_commits(warehouse, start, end)
     tables: dict[str, dict] = defaultdict(
-        lambda: {"commits": 0, "files_added": 0, "mb_added": 0.0, "files_removed": 0}
+        lambda: {"commits": 0, "files_added": 0, "added_mb": 0.0, "files_removed": 0}
     )
     for c in commits:
         r = rows[_window_of(windows, c.timestamp)]
@@ -305,12 +281,11 @@ def profile(
         t = tables[c.table]
         t["commits"] += 1
         t["files_added"] += c.adds
-        t["mb_added"] += c.add_bytes * mb
+        t["added_mb"] += c.add_bytes * mb
         t["files_removed"] += c.removes
     for r in [*rows.values(), *tables.values()]:
         for k, v in r.items():
-            if isinstance(v, float):
-                r[k] = round(v, 2)
+            r[k] = round(v, 2) if k.endswith(("_mb", "seconds")) else int(v)
     top = sorted(ev.stages.values(), key=lambda s: -((s.completed or 0) - (s.submitted or 0)))
     return {
         "windows": rows,
@@ -333,21 +308,7 @@ def profile(
 
 def format_profile(p: dict) -> str:
     """Markdown tables: per window, per Delta table, and the longest Spark stages."""
-    cols = [
-        "seconds",
-        "jobs",
-        "stages",
-        "tasks",
-        "task_seconds",
-        "task_cpu_seconds",
-        "shuffle_read_mb",
-        "shuffle_write_mb",
-        "input_mb",
-        "output_mb",
-        "spill_mb",
-        "delta_commits",
-        "delta_files_added",
-    ]
+    cols = WINDOW_COLUMNS
     out = [
         "| window | " + " | ".join(c.replace("_", " ") for c in cols) + " |",
         "|---" * (len(cols) + 1) + "|",
@@ -367,7 +328,7 @@ def format_profile(p: dict) -> str:
     ]
     for table, t in p["delta_tables"].items():
         out.append(
-            f"| `{table}` | {t['commits']} | {t['files_added']} | {t['mb_added']} "
+            f"| `{table}` | {t['commits']} | {t['files_added']} | {t['added_mb']} "
             f"| {t['files_removed']} |"
         )
     out += [

@@ -172,30 +172,43 @@ def _dates(plan: Plan, day: np.ndarray) -> pa.Array:
     return pa.array((plan.start_day + day).astype(np.int32), pa.date32())
 
 
-def shape_batch(plan: Plan, task: int) -> pa.RecordBatch:
-    """The task's plays with a user and a show, as distinct (user, show) pairs with their plays;
-    ``first`` marks one pair per user (a task is one day: it counts the user's active day)."""
-    r = playback_rows(plan, task)
-    c, m = PLAYBACK_INVALID, r.marks
-    named = ~(
-        m.is_(c, "null_user_id") | m.is_(c, "empty_user_id")
-        | m.is_(c, "null_show_id") | m.is_(c, "empty_show_id")
-    )  # fmt: skip
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, by sorting (faster here than ``np.unique``'s hashing)."""
+    ordered = np.sort(values)
+    keep = np.ones(len(ordered), dtype=bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    out: np.ndarray = ordered[keep]
+    return out
+
+
+def shape_batch(plan: Plan, part: int) -> pa.RecordBatch:
+    """Per user of slice ``part`` who played: plays, distinct shows and days with a play, over
+    every day, counting the plays with a user and a show (the tasks of the slice regenerated,
+    no strings). One slice holds all of its users' plays, so no shuffle is needed."""
+    c = PLAYBACK_INVALID
     width = plan.n_shows + plan.n_orphan_ids
-    pairs, plays = np.unique(
-        r.sessions.uidx[r.src][named] * width + r.sidx[named], return_counts=True
-    )
-    uidx = pairs // width
-    first = np.ones(len(pairs), dtype=bool)
-    first[1:] = uidx[1:] != uidx[:-1]
+    lo = plan.task(part)[1]
+    size = plan.task(part)[2] - lo
+    plays = np.zeros(size, dtype=np.int64)
+    days = np.zeros(size, dtype=np.int64)
+    pairs = []
+    for day in range(plan.days):
+        r = playback_rows(plan, day * plan.parts_per_day + part)
+        m = r.marks
+        named = ~(
+            m.is_(c, "null_user_id") | m.is_(c, "empty_user_id")
+            | m.is_(c, "null_show_id") | m.is_(c, "empty_show_id")
+        )  # fmt: skip
+        user = r.sessions.uidx[r.src][named] - lo
+        today = np.bincount(user, minlength=size)
+        plays += today
+        days += today > 0
+        pairs.append(_distinct(user * width + r.sidx[named]))
+    distinct = np.bincount(_distinct(np.concatenate(pairs)) // width, minlength=size)
+    played = plays > 0
     return pa.RecordBatch.from_arrays(
-        [
-            pa.array(uidx),
-            pa.array(pairs % width),
-            pa.array(plays.astype(np.int64)),
-            pa.array(first),
-        ],
-        names=["uidx", "sidx", "plays", "first"],
+        [pa.array(plays[played]), pa.array(distinct[played]), pa.array(days[played])],
+        names=["plays", "pairs", "days"],
     )
 
 

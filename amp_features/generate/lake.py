@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Observation
@@ -40,6 +42,17 @@ FORMATS = ("delta", "parquet")
 # What may already sit at ``out``: anything else means it is not a lake we wrote, so we refuse
 # to delete it.
 _LAKE_ENTRIES = {*RAW_TABLES, REPORT_NAME, f".{REPORT_NAME}.crc"}
+# Session settings while a fact table is written (restored afterwards). A task holds one dt
+# (engagement: two), so a few concurrent file writers replace sorting every row by dt; Spark
+# only uses them when the write is not planned with that sort.
+_FACT_WRITE_CONF = {
+    "spark.sql.maxConcurrentOutputFileWriters": "4",
+    "spark.sql.optimizer.plannedWrite.enabled": "false",
+}
+# Delta's min/max statistics of random ids skip nothing and cost as much as the rest of the
+# write: the fact tables keep them for their time, length and type columns only.
+_STATS_COLUMNS_KEY = "spark.databricks.delta.properties.defaults.dataSkippingStatsColumns"
+STATS_COLUMNS = {"playback": "started_at,listen_seconds", "engagement": "event_type,occurred_at"}
 
 
 def generate_lake(
@@ -66,7 +79,9 @@ def generate_lake(
     report = _generate(spark, out, plan, fmt)
     if options.shape_stats:
         log.info("generate: measuring the shape of playback")
+        shape_started = time.perf_counter()
         report.shape = frames.shape_stats(spark, plan)
+        report.shape_seconds = time.perf_counter() - shape_started
     report.seconds = time.perf_counter() - started
     write_text(spark, report.report_path, report.to_json())
     log.info("generate: done in %.1fs", report.seconds)
@@ -114,7 +129,7 @@ def _generate(spark: SparkSession, out: str, plan: Plan, fmt: str) -> Generation
             "signed_up_inside_days": _count(F.col("_new_signup")),
         },
     )
-    report.tables["users"] = {"path": lake.table("users"), "rows": metrics.pop("rows")}
+    report.tables["users"] = _table_entry(lake, "users", metrics)
     report.injected["users"] = {**metrics, "unregistered_users": plan.n_unregistered}
 
     show_metrics = _class_counts(SHOW_ATTRIBUTE_CLASSES)
@@ -123,7 +138,7 @@ def _generate(spark: SparkSession, out: str, plan: Plan, fmt: str) -> Generation
     metrics = _write(
         frames.shows_frame(spark, plan), "shows", lake.table("shows"), fmt, show_metrics
     )
-    report.tables["shows"] = {"path": lake.table("shows"), "rows": metrics.pop("rows")}
+    report.tables["shows"] = _table_entry(lake, "shows", metrics)
     report.injected["shows"] = metrics
 
     # Both fact tables regenerate the same sessions from their tasks' seeds: cheaper in NumPy
@@ -131,6 +146,12 @@ def _generate(spark: SparkSession, out: str, plan: Plan, fmt: str) -> Generation
     _write_events(report, lake, fmt, "playback", frames.playback_frame(spark, plan))
     _write_events(report, lake, fmt, "engagement", frames.engagement_frame(spark, plan))
     return report
+
+
+def _table_entry(lake: Lake, table: str, metrics: dict[str, int]) -> dict[str, object]:
+    """The report's entry of a table (``metrics`` keeps only the injected counts)."""
+    rows, seconds = metrics.pop("rows"), metrics.pop("milliseconds") / 1000
+    return {"path": lake.table(table), "rows": rows, "seconds": round(seconds, 1)}
 
 
 def _class_counts(classes: tuple[str, ...]) -> dict[str, Column]:
@@ -147,8 +168,10 @@ def _write_events(
     if table == "playback":
         extra["orphan_plays"] = _count(F.col("_orphan"))
     extra["midnight_events"] = _count(F.col("_midnight"))
-    metrics = _write(df, table, lake.table(table), fmt, extra, partition_by="dt")
-    report.tables[table] = {"path": lake.table(table), "rows": metrics.pop("rows")}
+    conf = {**_FACT_WRITE_CONF, _STATS_COLUMNS_KEY: STATS_COLUMNS[table]}
+    with _session_conf(df.sparkSession, conf):
+        metrics = _write(df, table, lake.table(table), fmt, extra, partition_by="dt")
+    report.tables[table] = _table_entry(lake, table, metrics)
     report.injected[table] = metrics
 
 
@@ -195,6 +218,21 @@ def _plan(
     return Plan(users, days, parse_date(end_date), seed, float(bad_rows), options)
 
 
+@contextmanager
+def _session_conf(spark: SparkSession, conf: Mapping[str, str]) -> Iterator[None]:
+    before: dict[str, str | None] = {k: spark.conf.get(k, None) for k in conf}
+    for key, value in conf.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, old in before.items():
+            if old is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, old)
+
+
 def _count(cond: Column) -> Column:
     return F.sum(F.when(cond, F.lit(1)).otherwise(F.lit(0)))
 
@@ -208,7 +246,8 @@ def _write(
     *,
     partition_by: str | None = None,
 ) -> dict[str, int]:
-    """Write ``df`` as the contract's table and count ``metrics`` in the same pass."""
+    """Write ``df`` as the contract's table and count ``metrics`` in the same pass (plus
+    ``rows`` and the ``milliseconds`` it took)."""
     started = time.perf_counter()
     observation = Observation()  # a fresh name: one lake may be written many times
     exprs = [F.count(F.lit(1)).alias("rows"), *(c.alias(name) for name, c in metrics.items())]
@@ -218,7 +257,8 @@ def _write(
         writer = writer.partitionBy(partition_by)
     writer.save(path)
     counts = {k: int(v or 0) for k, v in observation.get.items()}
-    log.info("generate: %s: %d rows in %.1fs", table, counts["rows"], time.perf_counter() - started)
+    counts["milliseconds"] = round((time.perf_counter() - started) * 1000)
+    log.info("generate: %s: %d rows in %.1fs", table, counts["rows"], counts["milliseconds"] / 1e3)
     return counts
 
 

@@ -64,7 +64,9 @@ PLAYS_EXP = 0.25
 
 KINDS = ("listener", "engage_only", "declared_only", "unregistered")
 LISTENER, ENGAGE_ONLY, DECLARED_ONLY, UNREGISTERED = range(4)
-USERS_PER_TASK = 400_000  # users of one event task (one day of one slice of users)
+# Users of one event task (one day of one slice of users). Every slice is also one task of the
+# shape pass (all its days), so large lakes get at least two slices for the two cores.
+USERS_PER_TASK = 200_000
 
 
 @functools.lru_cache(maxsize=512)

@@ -29,6 +29,7 @@ class GenerationReport:
     injected: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> class -> rows
     shape: dict[str, float | int] = field(default_factory=dict)
     seconds: float = 0.0
+    shape_seconds: float = 0.0
 
     @property
     def report_path(self) -> str:
@@ -47,6 +48,7 @@ class GenerationReport:
             "injected": self.injected,
             "shape": self.shape,
             "seconds": round(self.seconds, 1),
+            "shape_seconds": round(self.shape_seconds, 1),
         }
 
     def to_json(self) -> str:

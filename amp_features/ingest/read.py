@@ -1,11 +1,21 @@
-"""Reading the lake: Delta or Parquet, checked against the contract's columns and types."""
+"""Reading the lake: Delta or Parquet, checked against the contract's columns and types.
+
+Inside ``one_lake_version()`` (the stage runner wraps every run in it) each raw table is looked up
+once: whether it is Delta, its version, its DataFrame (Delta tables read at that version, so
+every stage of the run sees the same data) and its partitions' fingerprints. Each of those is a
+listing of the table's ``_delta_log`` or a Spark job over it; a run needs them in several stages.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field as _field
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -21,17 +31,64 @@ NO_FILES = "no-files"  # the fingerprint of a dt with no partition at all
 _DT_IN_PATH = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
 
 
-def is_delta(spark: SparkSession, path: str) -> bool:
-    """A folder with a ``_delta_log/`` is Delta, otherwise Parquet (contract section 1)."""
+@dataclass
+class _Memo:
+    """What one run has looked up about the lake, by table path."""
+
+    delta: dict[str, bool] = _field(default_factory=dict)
+    versions: dict[str, int | None] = _field(default_factory=dict)
+    frames: dict[str, DataFrame] = _field(default_factory=dict)
+    prints: dict[str, dict[dt.date, str]] = _field(default_factory=dict)
+
+
+_MEMO: contextvars.ContextVar[_Memo | None] = contextvars.ContextVar("amp_lake_memo", default=None)
+
+
+@contextmanager
+def one_lake_version() -> Iterator[None]:
+    """Look each raw table up once for the block (re-entrant: an outer block is reused)."""
+    if _MEMO.get() is not None:
+        yield
+        return
+    token = _MEMO.set(_Memo())
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _delta_check(spark: SparkSession, path: str) -> bool:
     from delta.tables import DeltaTable
 
     return bool(DeltaTable.isDeltaTable(spark, path))
 
 
+def is_delta(spark: SparkSession, path: str) -> bool:
+    """A folder with a ``_delta_log/`` is Delta, otherwise Parquet (contract section 1)."""
+    memo = _MEMO.get()
+    if memo is None:
+        return _delta_check(spark, path)
+    if path not in memo.delta:
+        memo.delta[path] = _delta_check(spark, path)
+    return memo.delta[path]
+
+
+def _latest_version(spark: SparkSession, path: str) -> int | None:
+    from delta.tables import DeltaTable
+
+    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
+    return None if row is None else int(row["version"])
+
+
 def _load(spark: SparkSession, path: str, table: RawTable) -> DataFrame:
     try:
         if is_delta(spark, path):
-            return spark.read.format("delta").load(path)
+            reader = spark.read.format("delta")
+            if _MEMO.get() is not None:  # the version the run recorded, whatever lands meanwhile
+                version = _version(spark, path)
+                if version is not None:
+                    reader = reader.option("versionAsOf", version)
+            return reader.load(path)
         return spark.read.option("basePath", path).parquet(path)
     except Exception as exc:  # Spark raises AnalysisException subclasses for missing paths
         if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
@@ -70,7 +127,13 @@ def conform(df: DataFrame, table: RawTable) -> DataFrame:
 def read_raw(spark: SparkSession, lake: str, name: str) -> DataFrame:
     """One raw table with exactly the contract's columns (Delta or Parquet)."""
     table = RAW_TABLES[name]
-    return conform(_load(spark, Lake(lake).table(name), table), table)
+    path = Lake(lake).table(name)
+    memo = _MEMO.get()
+    if memo is None:
+        return conform(_load(spark, path, table), table)
+    if path not in memo.frames:
+        memo.frames[path] = conform(_load(spark, path, table), table)
+    return memo.frames[path]
 
 
 def read_window(
@@ -103,6 +166,19 @@ def partition_fingerprints(
     dates = sorted(set(dates))
     if not dates:
         return {}
+    memo = _MEMO.get()
+    known = memo.prints.get(Lake(lake).table(name), {}) if memo is not None else {}
+    if all(d in known for d in dates):
+        return {d: known[d] for d in dates}
+    prints = _fingerprints(spark, lake, name, dates)
+    if memo is not None:
+        memo.prints.setdefault(Lake(lake).table(name), {}).update(prints)
+    return prints
+
+
+def _fingerprints(
+    spark: SparkSession, lake: str, name: str, dates: list[dt.date]
+) -> dict[dt.date, str]:
     df = read_window(spark, lake, name, dates[0], dates[-1])
     files: dict[dt.date, list[str]] = {d: [] for d in dates}
     for path in df.inputFiles():  # small: one entry per file of the window
@@ -117,12 +193,18 @@ def partition_fingerprints(
     }
 
 
+def _version(spark: SparkSession, path: str) -> int | None:
+    memo = _MEMO.get()
+    if memo is None:
+        return _latest_version(spark, path)
+    if path not in memo.versions:
+        memo.versions[path] = _latest_version(spark, path)
+    return memo.versions[path]
+
+
 def table_version(spark: SparkSession, lake: str, name: str) -> int | None:
     """The Delta version of a raw table (None for Parquet), recorded with each daily state."""
     path = Lake(lake).table(name)
     if not is_delta(spark, path):
         return None
-    from delta.tables import DeltaTable
-
-    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
-    return None if row is None else int(row["version"])
+    return _version(spark, path)

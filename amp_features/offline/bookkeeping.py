@@ -79,12 +79,29 @@ def write_tile_log(
     builds: Mapping[dt.date, TileBuild],
     run_id: str,
 ) -> None:
+    write_tile_logs(spark, warehouse, {source: builds}, run_id)
+
+
+def write_tile_logs(
+    spark: SparkSession,
+    warehouse: str,
+    builds: Mapping[str, Mapping[dt.date, TileBuild]],
+    run_id: str,
+) -> None:
+    """Record the builds of several raw tables (source -> day -> build) in one commit."""
     rows = [
         (source, day, b.fingerprint, b.source_version, b.build_id, run_id)
-        for day, b in sorted(builds.items())
+        for source, days in sorted(builds.items())
+        for day, b in sorted(days.items())
     ]
+    if not rows:
+        return
     df = spark.createDataFrame(rows, TILE_LOG_SCHEMA)
-    where = f"source = '{source}' AND {partition_predicate('dt', list(builds))}"
+    where = " OR ".join(
+        f"(source = '{source}' AND {partition_predicate('dt', list(days))})"
+        for source, days in sorted(builds.items())
+        if days
+    )
     upsert(spark, df, Warehouse(warehouse).tile_log, ["source", "dt"], where=where)
 
 

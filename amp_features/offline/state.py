@@ -12,7 +12,15 @@ from collections.abc import Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, MapType, StringType, StructField, StructType
+from pyspark.sql.types import (
+    DateType,
+    DoubleType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+)
 
 from amp_features.layout import Warehouse
 from amp_features.offline.delta import (
@@ -33,16 +41,38 @@ def read_quarantine(spark: SparkSession, warehouse: str, source: str) -> DataFra
     return read_table(spark, Warehouse(warehouse).quarantine(source))
 
 
+INPUT_COUNTS_SCHEMA = StructType(
+    [
+        StructField("table", StringType(), False),
+        StructField("dt", DateType(), False),
+        *(
+            StructField(c, LongType(), False)
+            for c in ("rows_read", "rows_kept", "duplicates_dropped", "rows_quarantined")
+        ),
+        StructField("run_id", StringType(), False),
+    ]
+)
+
+
 def write_input_counts(
-    spark: SparkSession, df: DataFrame, warehouse: str, source: str, days: Sequence[dt.date]
+    spark: SparkSession,
+    warehouse: str,
+    rows: Sequence[tuple],  # type: ignore[type-arg]
+    run_id: str,
 ) -> None:
-    upsert(
-        spark,
-        df,
-        Warehouse(warehouse).input_counts,
-        ["table", "dt"],
-        where=f"table = '{source}' AND {partition_predicate('dt', days)}",
+    """Replace the accounting rows of every (table, dt) in ``rows`` in one commit; each row is
+    (table, dt, rows_read, rows_kept, duplicates_dropped, rows_quarantined)."""
+    if not rows:
+        return
+    days: dict[str, list[dt.date]] = {}
+    for r in rows:
+        days.setdefault(r[0], []).append(r[1])
+    where = " OR ".join(
+        f"(table = '{table}' AND {partition_predicate('dt', d)})"
+        for table, d in sorted(days.items())
     )
+    df = spark.createDataFrame([(*r, run_id) for r in rows], INPUT_COUNTS_SCHEMA)
+    upsert(spark, df, Warehouse(warehouse).input_counts, ["table", "dt"], where=where)
 
 
 def read_input_counts(spark: SparkSession, warehouse: str) -> DataFrame | None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from amp_features.contract import parse_date, window_bounds
 from amp_features.errors import ConfigError, QualityGateError
+from amp_features.ingest.read import one_lake_version
 from amp_features.logs import StageTimer, log
 from amp_features.offline import lease as leases
 from amp_features.offline import snapshots
@@ -265,7 +266,8 @@ def run_stages(ctx: RunContext, stages: Sequence[str]) -> RunContext:
     writes = any(_BY_NAME[n].writes for n in names)
     log.info("as_of %s (run %s): stages %s", ctx.as_of, ctx.run_id, ",".join(names))
     first = len(ctx.timer.records)
-    with warehouse_lease(ctx) if writes else nullcontext():
+    # One lookup per raw table for the whole run (Delta or not, version, files): see ingest.read.
+    with one_lake_version(), warehouse_lease(ctx) if writes else nullcontext():
         try:
             for name in names:
                 with ctx.timer.stage(name) as rows:

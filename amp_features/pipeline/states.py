@@ -87,8 +87,11 @@ def check_inputs(spark: SparkSession, lake: str, as_of: dt.date | str) -> dict[s
             counts[f"{name}_rows"] = df.count()
     first, last = window_bounds(day)
     for name in FACT_TABLES:
-        prints = partition_fingerprints(spark, lake, name, days_between(first, last))
-        present = sum(1 for fp in prints.values() if fp != NO_FILES)
+        # From D-60, the days build_states needs: within a run the lookup is then done once.
+        prints = partition_fingerprints(
+            spark, lake, name, days_between(first - dt.timedelta(days=1), last)
+        )
+        present = sum(1 for d, fp in prints.items() if d >= first and fp != NO_FILES)
         counts[f"{name}_days_present"] = present
         if prints[day] == NO_FILES:
             log.warning("table %s has no partition dt=%s (the as-of date)", name, day)
@@ -96,6 +99,10 @@ def check_inputs(spark: SparkSession, lake: str, as_of: dt.date | str) -> dict[s
 
 
 # --- 2. daily states -----------------------------------------------------------------------
+# The per-dt accounting columns of metrics/input_counts, after ``table`` and ``dt``.
+COUNT_COLUMNS = ("rows_read", "rows_kept", "duplicates_dropped", "rows_quarantined")
+
+
 def _validated(
     spark: SparkSession,
     lake: str,
@@ -105,9 +112,11 @@ def _validated(
     *,
     warehouse: str | None,
     run_id: str,
+    accounting: list[tuple] | None = None,  # type: ignore[type-arg]
 ) -> DataFrame:
     """Valid, deduplicated rows of ``source`` for ``days``; with a warehouse, the invalid rows
-    are quarantined and each day's row accounting is checked and recorded."""
+    are quarantined and each day's row accounting is checked and appended to ``accounting``
+    (the caller writes the accounting of all its tables in one commit)."""
     raw = read_raw(spark, lake, source).where(F.col("dt").isin(*days))
     flagged = cache.keep(FLAGGERS[source](raw))
     kept_counted = cache.keep(DEDUPERS[source](valid_rows(flagged)))
@@ -123,13 +132,12 @@ def _validated(
         quarantine = quarantine_rows(flagged).withColumn("run_id", F.lit(run_id))
         offline_state.write_quarantine(quarantine, warehouse, source, days)
         # Days with no rows at all still get a row of zeros: "every processed dt" is recorded.
-        zeros = [(source, d, 0, 0, 0, 0) for d in days if d not in rows]
-        table = counts
-        if zeros:
-            table = table.unionByName(spark.createDataFrame(zeros, counts.schema))
-        offline_state.write_input_counts(
-            spark, table.withColumn("run_id", F.lit(run_id)), warehouse, source, days
-        )
+        # Built from the collected counts, so writing them runs no job over the events again.
+        if accounting is not None:
+            accounting += [
+                (source, d, *(int(rows[d][c]) if d in rows else 0 for c in COUNT_COLUMNS))
+                for d in days
+            ]
         quarantined = sum(r["rows_quarantined"] for r in rows.values())
         duplicates = sum(r["duplicates_dropped"] for r in rows.values())
         log.info(
@@ -168,6 +176,10 @@ def build_states(
     run_id = run_id or new_run_id()
     builds = bk.read_tile_log(spark, warehouse, days[0], days[-1])
     out: dict[str, int] = {}
+    # Each run touches each table once: the accounting and the tile log of both raw tables are
+    # written together after their tiles (the tile log last: it is what makes a build current).
+    accounting: list[tuple] = []  # type: ignore[type-arg]
+    logged: dict[str, dict[dt.date, bk.TileBuild]] = {}
     for source in FACT_TABLES:
         prints = partition_fingerprints(spark, lake, source, days)
         stale = [
@@ -192,7 +204,14 @@ def build_states(
         build_id = f"{run_id}-{source}-{uuid.uuid4().hex[:6]}"
         with run_cache() as cache:
             valid = _validated(
-                spark, lake, source, stale, cache, warehouse=warehouse, run_id=run_id
+                spark,
+                lake,
+                source,
+                stale,
+                cache,
+                warehouse=warehouse,
+                run_id=run_id,
+                accounting=accounting,
             )
             empty = spark.createDataFrame(
                 [], RAW_TABLES["engagement" if source == "playback" else "playback"].schema
@@ -205,13 +224,10 @@ def build_states(
                     tile.withColumn("build_id", F.lit(build_id)), warehouse, name, stale
                 )
         version = table_version(spark, lake, source)
-        bk.write_tile_log(
-            spark,
-            warehouse,
-            source,
-            {d: bk.TileBuild(prints[d], build_id, version) for d in stale},
-            run_id,
-        )
+        logged[source] = {d: bk.TileBuild(prints[d], build_id, version) for d in stale}
+    if logged:
+        offline_state.write_input_counts(spark, warehouse, accounting, run_id)
+        bk.write_tile_logs(spark, warehouse, logged, run_id)
     return out
 
 
@@ -226,9 +242,21 @@ def full_state(
 ) -> dict[str, DataFrame]:
     """The window state straight from 60 days of raw events (no daily states involved)."""
     days = days_between(*window_bounds(day))
-    playback = _validated(spark, lake, "playback", days, cache, warehouse=warehouse, run_id=run_id)
-    engagement = _validated(
-        spark, lake, "engagement", days, cache, warehouse=warehouse, run_id=run_id
-    )
-    tiles = build_tiles(playback, engagement)
+    accounting: list[tuple] = []  # type: ignore[type-arg]
+    valid = {
+        source: _validated(
+            spark,
+            lake,
+            source,
+            days,
+            cache,
+            warehouse=warehouse,
+            run_id=run_id,
+            accounting=accounting,
+        )
+        for source in FACT_TABLES
+    }
+    if warehouse is not None:
+        offline_state.write_input_counts(spark, warehouse, accounting, run_id)
+    tiles = build_tiles(valid["playback"], valid["engagement"])
     return {name: rebase(name, tiles[name], day) for name in TILES}

@@ -12,8 +12,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from amp_features.registry import REGISTRY, table_columns
-from amp_features.tiles.decay import ratio, window_units
 from amp_features.tiles.daily import HOUR_PLAYS, HOUR_SECONDS, HOURS
+from amp_features.tiles.decay import ratio, window_units
 
 SHOW_ATTRIBUTES = "show_attributes"
 
@@ -51,9 +51,12 @@ def show_attributes(shows: DataFrame, as_of: dt.date) -> DataFrame:
 
 
 def _with_attributes(user_show: DataFrame, attributes: DataFrame) -> DataFrame:
-    """(user, show) window rows with the show's creator and topic (null for orphans)."""
+    """(user, show) window rows with the show's creator and topic (null for orphans).
+
+    The shows dimension is small: broadcast, so the (user, show) rows keep their partitioning
+    by user and are not shuffled by show."""
     return user_show.join(
-        attributes.select("show_id", "creator_id", "topic"), on="show_id", how="left"
+        F.broadcast(attributes.select("show_id", "creator_id", "topic")), on="show_id", how="left"
     )
 
 
@@ -115,7 +118,8 @@ def user_features(
         },
     )
     ids = plays.select("user_id").unionByName(events.select("user_id")).distinct()
-    signup = users.select("user_id", F.to_date("signup_at").alias("signup_date"))
+    # Two columns of the users dimension: broadcast, the per-user rows stay where they are.
+    signup = F.broadcast(users.select("user_id", F.to_date("signup_at").alias("signup_date")))
     joined = (
         ids.join(plays, on="user_id", how="left")
         .join(creators, on="user_id", how="left")
@@ -176,7 +180,7 @@ def creator_features(
     """Features 17-18, one row per creator with a play of their shows or a follow in W."""
     plays = (
         _show_totals(user_show)
-        .join(attributes.select("show_id", "creator_id"), on="show_id", how="inner")
+        .join(F.broadcast(attributes.select("show_id", "creator_id")), on="show_id", how="inner")
         .where(F.col("creator_id").isNotNull())
         .groupBy("creator_id")
         .agg(F.sum("plays").alias("creator_plays_60d"))

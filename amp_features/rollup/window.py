@@ -5,6 +5,10 @@ with activity in the window) and, for (user, show) pairs, the last dt with a pla
 either by summing the window's 60 tiles (``rebase``) or, much cheaper, from the state of D-1 by
 adding tile D and subtracting tile D-60 (``carry``). Every measure is an integer, so both give
 identical rows.
+
+Every state is hash-partitioned by ``user_id`` (the one shuffle of the sum does it): the user,
+user x topic and user x creator features group and join the states by user, so a state kept in
+memory with that partitioning feeds them without shuffling it again.
 """
 
 from __future__ import annotations
@@ -20,6 +24,15 @@ from amp_features.tiles.daily import TILES
 # The measure that is positive exactly when a key has activity in the window.
 ALIVE = {"user_show": "plays", "user_day": "active_days", "engagement": "events"}
 TRACKS_LAST_DT = {"user_show"}
+USER = "user_id"  # the leading key of every state
+
+
+def _by_user(parts: DataFrame) -> DataFrame:
+    """``parts`` hash-partitioned by user into ``spark.sql.shuffle.partitions`` partitions: an
+    explicit count, so that adaptive execution keeps every state's partitions aligned (joins of
+    two states by user then need no shuffle)."""
+    partitions = int(parts.sparkSession.conf.get("spark.sql.shuffle.partitions") or "200")
+    return parts.repartition(partitions, USER)
 
 
 def state_columns(name: str) -> list[str]:
@@ -32,7 +45,8 @@ def _sum_by_key(name: str, parts: DataFrame) -> DataFrame:
     aggs: list[Column] = [F.sum(m).alias(m) for m in measures]
     if name in TRACKS_LAST_DT:
         aggs.append(F.max("last_dt").alias("last_dt"))
-    summed = parts.groupBy(*keys).agg(*aggs)
+    # Grouping by (user_id, ...) over rows partitioned by user_id needs no further shuffle.
+    summed = _by_user(parts).groupBy(*keys).agg(*aggs)
     return summed.where(F.col(ALIVE[name]) > 0).select(
         *keys,
         *(F.col(m).cast(parts.schema[m].dataType).alias(m) for m in measures),

@@ -102,9 +102,10 @@ class Run:
         self._reader.join(10)
 
     def finish(self) -> int:
-        out, _ = self.proc.communicate(timeout=RUN_TIMEOUT)
+        assert self.proc.stdout is not None  # stderr is the reader thread's
+        self.stdout = self.proc.stdout.read()
+        self.proc.wait(RUN_TIMEOUT)
         self._reader.join(10)
-        self.stdout = out
         return self.proc.returncode
 
     @property
