@@ -88,27 +88,17 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _input_policy(args: argparse.Namespace) -> object:
-    """The empty-day policy from the flags (None: the default, a missing day stops the run)."""
-    import importlib
+    """The empty-day policy from the flags and $AMP_EMPTY_DAY_POLICY (default: a missing day of
+    an event table stops the run, naming the day)."""
+    from amp_features.quality import policy
 
-    try:
-        policy = importlib.import_module("amp_features.quality.policy")
-    except ImportError:  # until the policy module lands
-        return None
-    from_args = getattr(policy, "from_args", None)
-    return from_args(args) if from_args is not None else None
+    return policy.from_args(args)
 
 
 def _add_policy_args(p: Any) -> None:
-    import importlib
+    from amp_features.quality import policy
 
-    try:
-        policy = importlib.import_module("amp_features.quality.policy")
-    except ImportError:  # until the policy module lands
-        return
-    add = getattr(policy, "add_args", None)
-    if add is not None:
-        add(p)
+    policy.add_arguments(p)
 
 
 def _commits_list(args: argparse.Namespace) -> int:

@@ -2,18 +2,31 @@
 
 ``validate_inputs`` / ``validate_outputs`` run the suites in ``expectations/`` for an as_of and
 persist the results under ``<warehouse>/quality/``; ``assert_publishable`` is the publish gate.
+The names are imported lazily, so ``amp_features.quality.policy`` (read by the CLI's parser) does
+not pull in Spark or Great Expectations.
 """
 
-from amp_features.quality.gate import assert_publishable
-from amp_features.quality.results import ExpectationOutcome, QualityResult, SuiteResult
-from amp_features.quality.validate import load_result, validate_inputs, validate_outputs
+from __future__ import annotations
 
-__all__ = [
-    "ExpectationOutcome",
-    "QualityResult",
-    "SuiteResult",
-    "assert_publishable",
-    "load_result",
-    "validate_inputs",
-    "validate_outputs",
-]
+import importlib
+from typing import Any
+
+_LAZY = {
+    "assert_publishable": "amp_features.quality.gate",
+    "ExpectationOutcome": "amp_features.quality.results",
+    "QualityResult": "amp_features.quality.results",
+    "SuiteResult": "amp_features.quality.results",
+    "load_result": "amp_features.quality.validate",
+    "validate_inputs": "amp_features.quality.validate",
+    "validate_outputs": "amp_features.quality.validate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'amp_features.quality' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = sorted(_LAZY)

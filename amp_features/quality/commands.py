@@ -24,6 +24,9 @@ def register(sub: Any) -> None:
     p.add_argument("--warehouse", required=True, help="warehouse root")
     _as_of(p)
     p.add_argument("--no-report", action="store_true", help="outputs: skip the HTML report")
+    from amp_features.quality import policy
+
+    policy.add_arguments(p)
     p.set_defaults(handler=_validate)
 
     p = sub.add_parser("quality", help="quality gate, stored results, report and suites")
@@ -63,7 +66,11 @@ def _validate(args: argparse.Namespace) -> int:
     spark = spark_from_args(args)
     if args.target == "inputs":
         # Raises QualityGateError (exit 1, one line) when a table is broken.
-        result = validate_inputs(spark, args.lake, args.warehouse, args.as_of)
+        from amp_features.quality import policy
+
+        result = validate_inputs(
+            spark, args.lake, args.warehouse, args.as_of, policy=policy.from_args(args)
+        )
     else:
         import uuid
 
