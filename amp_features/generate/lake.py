@@ -42,13 +42,7 @@ FORMATS = ("delta", "parquet")
 # What may already sit at ``out``: anything else means it is not a lake we wrote, so we refuse
 # to delete it.
 _LAKE_ENTRIES = {*RAW_TABLES, REPORT_NAME, f".{REPORT_NAME}.crc"}
-# Session settings while a fact table is written (restored afterwards). A task holds one dt
-# (engagement: two), so a few concurrent file writers replace sorting every row by dt; Spark
-# only uses them when the write is not planned with that sort.
-_FACT_WRITE_CONF = {
-    "spark.sql.maxConcurrentOutputFileWriters": "4",
-    "spark.sql.optimizer.plannedWrite.enabled": "false",
-}
+_FACT_WRITE_CONF: dict[str, str] = {}
 # Delta's min/max statistics of random ids skip nothing and cost as much as the rest of the
 # write: the fact tables keep them for their time, length and type columns only.
 _STATS_COLUMNS_KEY = "spark.databricks.delta.properties.defaults.dataSkippingStatsColumns"

@@ -31,7 +31,7 @@ def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 
 def build_wheel(work: Path) -> Path:
     src = work / "src"
-    src.mkdir()
+    src.mkdir(parents=True)
     for name in WHEEL_SOURCES:
         path = REPO / name
         if path.is_dir():

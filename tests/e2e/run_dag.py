@@ -23,7 +23,7 @@ DAG_ID = "amp_features_daily"
 
 
 def main(dag_file: str, result: str, *days: str) -> int:
-    bag = DagBag(dag_folder=dag_file, include_examples=False)
+    bag = DagBag(dag_folder=dag_file)
     if DAG_ID not in bag.dags:
         print(f"DAG {DAG_ID} did not load: {bag.import_errors}", file=sys.stderr)
         return 2

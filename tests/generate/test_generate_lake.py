@@ -1,72 +1,38 @@
 """The synthetic lake generator: contract schemas, formats, determinism, awkward data, shape.
 
 One small lake is generated through the CLI (in-process, reusing the test JVM) and shared by the
-module; a second run with the same arguments as Parquet checks determinism and the format, and a
-sparse one (``--activity sparse``) the calibrated activity shape.
+module; a second run with the same arguments as Parquet checks determinism and the format.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 from chispa import assert_df_equality
+from generate_helpers import END, cli_lake
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from amp_features.cli import build_parser, main
+from amp_features.cli import main
 from amp_features.contract import RAW_TABLES
 from amp_features.errors import ConfigError
 from amp_features.generate import GeneratorOptions, generate_lake
-from amp_features.generate.commands import options_from_args
 from amp_features.generate.options import ENGAGEMENT_INVALID, PLAYBACK_INVALID
-from amp_features.session import session_conf
 
-USERS, DAYS, END, SEED, BAD = 2000, 10, dt.date(2026, 11, 20), 11, 0.02
+USERS, DAYS, SEED, BAD = 2000, 10, 11, 0.02
 START = END - dt.timedelta(days=DAYS - 1)
 EVENT_TYPES = ("like_show", "follow_creator", "enable_notification")
-
-
-def _cli_lake(spark: Any, out: Path, *flags: str, fmt: str = "delta") -> dict[str, Any]:
-    """Generate through the CLI; its session settings are applied to the shared test session,
-    so the test ones are put back afterwards."""
-    keys = [k for k in session_conf() if spark.conf.isModifiable(k)]
-    before = {k: spark.conf.get(k, None) for k in keys}
-    argv = ["generate", "--out", str(out), "--end-date", END.isoformat(), "--format", fmt, *flags]
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        code = main(argv)
-    for key, value in before.items():
-        if value is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, value)
-    assert code == 0
-    report = json.loads((out / "_generation_report.json").read_text())
-    tables = {t: spark.read.format(fmt).load(str(out / t)) for t in RAW_TABLES}
-    return {"out": out, "report": report, "tables": tables, "printed": printed.getvalue()}
 
 
 @pytest.fixture(scope="module")
 def lake(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("gen") / "lake"
-    flags = [
-        "--users",
-        str(USERS),
-        "--days",
-        str(DAYS),
-        "--seed",
-        str(SEED),
-        "--bad-rows",
-        str(BAD),
-    ]
-    return _cli_lake(spark, out, *flags)
+    flags = ["--users", USERS, "--days", DAYS, "--seed", SEED, "--bad-rows", BAD]
+    return cli_lake(spark, out, *map(str, flags))
 
 
 def _events(lake: dict[str, Any], table: str) -> DataFrame:
@@ -345,44 +311,3 @@ def test_shape_figures_are_those_of_the_written_table(lake: dict[str, Any]):
     assert shape["events_per_user_day"] == pytest.approx(
         expected["plays_counted"] / expected["user_days_with_plays"]
     )
-
-
-@pytest.fixture(scope="module")
-def sparse_lake(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    out = tmp_path_factory.mktemp("gen-sparse") / "lake"
-    flags = ["--users", "4000", "--days", "6", "--activity", "sparse", "--bad-rows", "0"]
-    return _cli_lake(spark, out, *flags, fmt="parquet")
-
-
-def test_sparse_activity_a_fifth_of_users_a_day_with_few_plays(sparse_lake: dict[str, Any]):
-    plays = sparse_lake["tables"]["playback"]
-    user_days = plays.select("user_id", "dt").distinct().count()
-    assert 0.17 <= user_days / (6 * 4000) <= 0.23
-    assert 2.2 <= plays.count() / user_days <= 2.8
-    per_day = plays.groupBy("user_id", "dt").count()
-    assert per_day.where("count >= 4").count() > 0  # a tail, not a constant
-    shape = sparse_lake["report"]["shape"]
-    assert 2.2 <= shape["events_per_user_day"] <= 2.8
-    assert sparse_lake["report"]["arguments"]["options"]["active_share"] == 0.2
-    # Still every awkward family: duplicates, orphans, engage-only users.
-    injected = sparse_lake["report"]["injected"]
-    assert injected["playback"]["exact_redelivery"] > 0
-    assert injected["playback"]["orphan_plays"] > 0
-    assert sparse_lake["tables"]["engagement"].count() > 0
-
-
-def test_activity_flags_make_the_options():
-    def parse(*flags: str) -> GeneratorOptions:
-        argv = ["generate", "--out", "x", "--users", "1", "--days", "1", "--end-date", "2026-11-20"]
-        return options_from_args(build_parser().parse_args([*argv, *flags]))
-
-    assert (parse().active_share, parse().plays_per_day) == (None, None)
-    sparse = parse("--activity", "sparse")
-    assert (sparse.active_share, sparse.plays_per_day) == (0.2, 2.5)
-    mixed = parse("--activity", "sparse", "--plays-per-day", "3", "--clean")
-    assert (mixed.active_share, mixed.plays_per_day, mixed.redeliveries) == (0.2, 3.0, False)
-    assert parse("--active-share", "0.3").active_share == 0.3
-    with pytest.raises(ConfigError, match="active_share"):
-        GeneratorOptions(active_share=1.5).validate()
-    with pytest.raises(ConfigError, match="plays_per_day"):
-        GeneratorOptions(plays_per_day=0.5).validate()
