@@ -42,7 +42,6 @@ FORMATS = ("delta", "parquet")
 # What may already sit at ``out``: anything else means it is not a lake we wrote, so we refuse
 # to delete it.
 _LAKE_ENTRIES = {*RAW_TABLES, REPORT_NAME, f".{REPORT_NAME}.crc"}
-_FACT_WRITE_CONF: dict[str, str] = {}
 # Delta's min/max statistics of random ids skip nothing and cost as much as the rest of the
 # write: the fact tables keep them for their time, length and type columns only.
 _STATS_COLUMNS_KEY = "spark.databricks.delta.properties.defaults.dataSkippingStatsColumns"
@@ -162,8 +161,7 @@ def _write_events(
     if table == "playback":
         extra["orphan_plays"] = _count(F.col("_orphan"))
     extra["midnight_events"] = _count(F.col("_midnight"))
-    conf = {**_FACT_WRITE_CONF, _STATS_COLUMNS_KEY: STATS_COLUMNS[table]}
-    with _session_conf(df.sparkSession, conf):
+    with _session_conf(df.sparkSession, {_STATS_COLUMNS_KEY: STATS_COLUMNS[table]}):
         metrics = _write(df, table, lake.table(table), fmt, extra, partition_by="dt")
     report.tables[table] = _table_entry(lake, table, metrics)
     report.injected[table] = metrics

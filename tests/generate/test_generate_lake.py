@@ -51,7 +51,7 @@ def test_cli_prints_paths_and_counts(lake: dict[str, Any]):
     assert report["dt_range"] == [START.isoformat(), END.isoformat()]
 
 
-def test_schemas_equal_the_contract_and_lake_is_delta(lake: dict[str, Any]):
+def test_schemas_equal_the_contract_and_lake_is_delta(lake: dict[str, Any], spark: Any):
     for name, table in RAW_TABLES.items():
         assert (lake["out"] / name / "_delta_log").is_dir()
         schema = lake["tables"][name].schema
@@ -62,6 +62,15 @@ def test_schemas_equal_the_contract_and_lake_is_delta(lake: dict[str, Any]):
         parts = sorted(p.name for p in (lake["out"] / name).iterdir() if p.name.startswith("dt="))
         expected = [f"dt={START + dt.timedelta(days=i)}" for i in range(DAYS)]
         assert parts == expected
+    # Fact tables keep Delta statistics of their time and length columns, not of random ids;
+    # the session setting that chose them does not outlive the generation.
+    first = (lake["out"] / "playback" / "_delta_log" / f"{0:020d}.json").read_text()
+    assert '"delta.dataSkippingStatsColumns":"started_at,listen_seconds"' in first
+    stats = spark.read.json(str(lake["out"] / "playback" / "_delta_log" / f"{0:020d}.json"))
+    add = stats.where("add IS NOT NULL").select("add.stats").first()
+    assert add is not None and '"started_at"' in add[0] and '"event_id"' not in add[0]
+    key = "spark.databricks.delta.properties.defaults.dataSkippingStatsColumns"
+    assert spark.conf.get(key, None) is None
 
 
 def test_dimensions_have_unique_keys(lake: dict[str, Any]):
