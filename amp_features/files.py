@@ -131,6 +131,42 @@ def write_text(path: str, text: str) -> None:
         raise _fail("write", path, exc) from exc
 
 
+def create_exclusive(path: str, text: str) -> bool:
+    """Create a file only if nothing is there; False if something was. Atomic on a local disk
+    (``O_EXCL``); S3 has no such primitive through Arrow, so there it is a plain PUT after a
+    look, and callers that race must verify what they wrote (``offline.lease`` does)."""
+    if is_remote(path):
+        if exists(path):
+            return False
+        write_text(path, text)
+        return True
+    _, inner = _resolve(path)
+    target = Path(inner)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        tmp.write_bytes(text.encode("utf-8"))
+        os.link(tmp, target)  # fails if the target exists; a reader never sees half a file
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise _fail("create", path, exc) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+def delete(path: str) -> None:
+    """Remove one file; nothing there is fine."""
+    fs, inner = _resolve(path)
+    try:
+        fs.delete_file(inner)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _fail("delete", path, exc) from exc
+
+
 def list_names(path: str) -> list[str]:
     """Names of the entries directly inside a folder (or S3 prefix), sorted; [] if none."""
     from pyarrow import fs as pafs

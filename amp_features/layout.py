@@ -67,6 +67,11 @@ class Warehouse:
         """The 60-day window state carried from one as_of to the next, partitioned by ``as_of``."""
         return join(self.root, "state", "window", name)
 
+    @property
+    def lease(self) -> str:
+        """The write lease: one JSON object naming the run that may write (``offline.lease``)."""
+        return join(self.root, "state", "lease.json")
+
     # -- quality -------------------------------------------------------------------------------
     @property
     def quality(self) -> str:

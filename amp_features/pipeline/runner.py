@@ -235,7 +235,7 @@ def warehouse_lease(ctx: RunContext) -> Iterator[None]:
         yield
         return
     # The lease adds the pid and host to what the other run's error says.
-    with leases.hold(ctx.spark, ctx.targets.warehouse, ctx.run_id, ctx.owner) as lease:
+    with leases.hold(ctx.targets.warehouse, ctx.run_id, ctx.owner) as lease:
         ctx.lease = lease
         try:
             yield

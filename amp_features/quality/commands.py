@@ -79,7 +79,7 @@ def _validate(args: argparse.Namespace) -> int:
 
         # Binding the result to the commit writes the commit log: one writer at a time.
         run_id = uuid.uuid4().hex[:12]
-        with hold(spark, args.warehouse, run_id, f"validate outputs {args.as_of} (run {run_id})"):
+        with hold(args.warehouse, run_id, f"validate outputs {args.as_of} (run {run_id})"):
             result = validate_outputs(
                 spark, args.warehouse, parse_date(args.as_of), report=not args.no_report
             )

@@ -159,8 +159,9 @@ def test_validation_results_report_and_state_live_in_the_bucket(
         .decode()
     )
     assert "output_user" in report and str(D) in report
-    for table in ("quarantine/playback", "metrics/input_counts", "metrics/runs", "state/lease"):
+    for table in ("quarantine/playback", "metrics/input_counts", "metrics/runs"):
         assert f"pipeline/warehouse/{table}/_delta_log/00000000000000000000.json" in found, table
+    assert "pipeline/warehouse/state/lease.json" not in found  # released after each run
     assert assert_publishable(s3_spark, runs.warehouse, D).as_of == D  # the gate reads S3
 
 
@@ -266,5 +267,5 @@ def test_a_backfill_fails_fast_while_a_run_holds_the_s3_warehouse_lease(
     assert f"pid {os.getpid()}" in message
     assert history(s3_spark, runs.warehouse) == before  # it wrote nothing
     # Once the holder is done the lease is free again: the next writer takes it at once.
-    with leases.hold(s3_spark, runs.warehouse, "next-run", "the next run") as lease:
+    with leases.hold(runs.warehouse, "next-run", "the next run") as lease:
         assert lease.holder.startswith("next-run:") and lease.owner == "the next run"
