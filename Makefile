@@ -1,9 +1,12 @@
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-all lint bench clean
 # The two commands of the README. Each installs what it needs and is safe to run twice.
 demo:
 	bash scripts/demo.sh
 test:
 	bash scripts/test.sh
+# Also the `nightly` group (kill story, production topology, wheel builds, cluster jobs).
+test-all:
+	AMP_TEST_MARK= bash scripts/test.sh
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy amp_features
 clean:

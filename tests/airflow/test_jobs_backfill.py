@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from airflow_helpers import JOBS, StandaloneCluster, committed_tables, feature_rows, spark_submit
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.nightly]
 
 DATES = [dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)]
 BACKFILL = JOBS / "backfill.py"

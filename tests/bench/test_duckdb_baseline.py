@@ -16,7 +16,7 @@ pytest.importorskip("deltalake")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import bench_duckdb
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.nightly]
 AS_OF = dt.date(2026, 11, 20)
 
 

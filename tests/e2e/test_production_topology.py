@@ -35,7 +35,7 @@ from redisserver import RedisServer
 from s3proxy import S3Proxy
 from sparkcluster import StandaloneCluster
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.nightly]
 
 HERE = Path(__file__).resolve().parent
 D1, D2, D3 = dt.date(2026, 3, 4), dt.date(2026, 3, 5), dt.date(2026, 3, 6)

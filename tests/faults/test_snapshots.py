@@ -333,6 +333,7 @@ BEFORE_THE_COMMIT = ("validate_inputs", "build_states", "rollup")
 
 
 @pytest.mark.slow
+@pytest.mark.nightly
 @pytest.mark.parametrize("stage", RUN_STAGES)
 def test_a_kill_in_each_stage_leaves_readers_on_one_whole_commit(story: Story, stage: str) -> None:
     kill = story.kills[stage]
@@ -352,6 +353,7 @@ def test_a_kill_in_each_stage_leaves_readers_on_one_whole_commit(story: Story, s
 
 
 @pytest.mark.slow
+@pytest.mark.nightly
 def test_the_rerun_after_the_kills_gives_the_rows_of_an_uninterrupted_run(story: Story) -> None:
     assert story.final == story.truth
     code, _, err = story.final_export or (1, "", "")
@@ -363,6 +365,7 @@ def test_the_rerun_after_the_kills_gives_the_rows_of_an_uninterrupted_run(story:
 
 # -- (b) the scenario: a re-run killed between two feature-table writes -----------------------
 @pytest.mark.slow
+@pytest.mark.nightly
 def test_export_after_a_rerun_killed_midway_publishes_the_old_commit(story: Story) -> None:
     kill = story.kills["rollup"]
     # On disk the mix exists: features/user has a version the commit does not pin, and the
@@ -385,6 +388,7 @@ def test_export_after_a_rerun_killed_midway_publishes_the_old_commit(story: Stor
 
 
 @pytest.mark.slow
+@pytest.mark.nightly
 def test_export_refuses_a_commit_whose_validation_did_not_run(story: Story) -> None:
     kill = story.kills["validate_outputs"]
     assert kill.export is not None
@@ -398,6 +402,7 @@ def test_export_refuses_a_commit_whose_validation_did_not_run(story: Story) -> N
 
 # -- (c) two runs on one warehouse -----------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.nightly
 def test_a_second_writer_fails_fast_naming_the_holder_and_nothing_is_lost(
     spark: Any, story: Story
 ) -> None:
@@ -426,6 +431,7 @@ def test_a_second_writer_fails_fast_naming_the_holder_and_nothing_is_lost(
 
 # -- `amp-features commits list` --------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.nightly
 def test_commits_list_shows_the_history_and_the_live_commit(story: Story) -> None:
     code, out, err = cli("commits", "list", "--warehouse", story.warehouse)
     assert code == 0, err

@@ -29,7 +29,7 @@ import pytest
 from amp_features.quality.suites import all_suite_names
 from amp_features.registry import FEATURES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.nightly]
 
 REPO = Path(__file__).resolve().parents[2]
 SUITES_IN_PACKAGE = "amp_features/quality/expectations"

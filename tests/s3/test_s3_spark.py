@@ -25,7 +25,7 @@ from s3proxy import S3Proxy
 
 from amp_features.session import S3A, s3a_env_conf
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.nightly]
 
 VENV_BIN = Path(sys.executable).parent
 HERE = Path(__file__).resolve().parent
