@@ -6,7 +6,7 @@ test:
 	bash scripts/test.sh
 # Also the `nightly` group (kill story, production topology, wheel builds, cluster jobs).
 test-all:
-	AMP_TEST_MARK= bash scripts/test.sh
+	AMP_TEST_MARK= HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-nightly} bash scripts/test.sh
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy amp_features
 clean:

@@ -191,9 +191,8 @@ def test_missing_column_fails_before_writing(spark, tmp_path):
         InputSchemaError, match="table playback: missing required column listen_seconds"
     ):
         api.run_features(spark, lake, str(wh), D)
-    # Nothing but the warehouse lease (taken before the first stage, released at the end).
-    assert sorted(str(p.relative_to(wh)) for p in wh.iterdir()) == ["state"]
-    assert sorted(p.name for p in (wh / "state").iterdir()) == ["lease"]
+    # Not a file: the warehouse lease was taken before the first stage and released at the end.
+    assert [str(p.relative_to(wh)) for p in wh.rglob("*") if p.is_file()] == []
     assert snapshots.committed_dates(spark, str(wh)) == []
 
 

@@ -50,8 +50,9 @@ def _move(name: str, tile: DataFrame, previous: DataFrame, day: dt.date) -> Data
     )
 
 
-# Examples come from the profile (tests/engine/conftest.py): 50 by default, HYPOTHESIS_PROFILE=slow
-# for 300. Each example is one Spark job (all tiles and steps in one union), so 50 stay cheap.
+# Examples come from the profile (tests/engine/conftest.py): 20 in `make test`, 100 in
+# `make test-all`, 300 with HYPOTHESIS_PROFILE=slow. Each example is one Spark job (all tiles and
+# steps in one union); its cost is planning that union.
 @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=events)
 def test_carry_equals_rebase(spark, rows):

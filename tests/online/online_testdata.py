@@ -81,23 +81,41 @@ def vector_schema() -> str:
 
 
 def write_tiny_warehouse(spark: Any, root: str) -> None:
-    """Both snapshots, in the offline store's layout."""
-    from amp_features.layout import Warehouse
+    """Both snapshots, written and committed through the offline store as a run does (readers
+    resolve each date through its commit row). The commits are unvalidated: these tests are
+    about the online store, and they publish without the quality gate."""
+    from amp_features.offline import snapshots
     from amp_features.registry import GROUPS, REGISTRY, table_columns
 
-    wh = Warehouse(root)
-    for group in GROUPS:
-        ddl = ", ".join(
-            f"{c} " + ("date" if c == "as_of" else REGISTRY[c].dtype if c in REGISTRY else "string")
-            for c in table_columns(group)
+    for day in (D1, D2):
+        versions = {}
+        for group in GROUPS:
+            ddl = ", ".join(
+                f"{c} "
+                + ("date" if c == "as_of" else REGISTRY[c].dtype if c in REGISTRY else "string")
+                for c in table_columns(group)
+            )
+            df = spark.createDataFrame([(*r, day) for r in _rows(day)[group]], ddl)
+            versions[group], _ = snapshots.write_table(spark, df, root, group, day)
+        attrs = spark.createDataFrame(
+            [(*a, day) for a in ATTRIBUTES],
+            "show_id string, creator_id string, topic string, as_of date",
         )
-        rows = [(*r, day) for day in (D1, D2) for r in _rows(day)[group]]
-        df = spark.createDataFrame(rows, ddl)
-        df.write.format("delta").partitionBy("as_of").save(wh.feature_table(group))
-    attrs = [(*a, day) for day in (D1, D2) for a in ATTRIBUTES]
-    spark.createDataFrame(
-        attrs, "show_id string, creator_id string, topic string, as_of date"
-    ).write.format("delta").partitionBy("as_of").save(wh.show_attributes)
+        table = snapshots.SHOW_ATTRIBUTES
+        versions[table], _ = snapshots.write_table(spark, attrs, root, table, day)
+        snapshots.append_commit(
+            spark,
+            root,
+            snapshots.Commit(
+                as_of=day,
+                commit_id=snapshots.commit_id("tiny", day),
+                run_id="tiny",
+                mode="full",
+                committed_at=dt.datetime.now(dt.UTC),
+                versions=versions,
+                rows={},
+            ),
+        )
 
 
 @dataclass
@@ -106,23 +124,22 @@ class TinyWarehouse:
     spark: Any
 
     def offline_vectors(self, day: dt.date, users: list[str], shows: list[str]) -> Any:
-        """The lead's offline join for every (user, show) pair, as the reference."""
-        from pyspark.sql import functions as F
-
-        from amp_features.layout import Warehouse
+        """The lead's offline join for every (user, show) pair, as the reference (the tables
+        read as every reader reads them: at the versions the date's commit pinned)."""
+        from amp_features.offline import snapshots
         from amp_features.registry import GROUPS, vector_columns
         from amp_features.serve.vector import ranking_vectors
 
-        wh = Warehouse(self.root)
+        commit = snapshots.resolve(self.spark, self.root, day)
 
-        def read(path: str) -> Any:
-            return self.spark.read.format("delta").load(path).where(F.col("as_of") == day)
+        def read(table: str) -> Any:
+            return snapshots.read(self.spark, self.root, commit, table)
 
         pairs = self.spark.createDataFrame(
             [(u, s) for u in users for s in shows], "user_id string, show_id string"
         )
-        groups = {g: read(wh.feature_table(g)) for g in GROUPS}
-        out = ranking_vectors(pairs, groups, read(wh.show_attributes))
+        groups = {g: read(g) for g in GROUPS}
+        out = ranking_vectors(pairs, groups, read(snapshots.SHOW_ATTRIBUTES))
         return out.select("user_id", "show_id", *vector_columns())
 
     def online_vectors(self, url: str, users: list[str], shows: list[str]) -> Any:
