@@ -5,6 +5,7 @@ Paths are plain strings joined with ``/`` so that local folders and ``s3a://`` U
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -12,11 +13,25 @@ def join(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *parts])
 
 
+def qualify(root: str) -> str:
+    """A URI (``s3a://``, ``file:``) as given; a local path made absolute.
+
+    Delta's ``delta.`path``` SQL identifiers accept absolute paths only, and an absolute path
+    keeps meaning the same folder when a notebook or job changes its working directory.
+    """
+    if "://" in root or root.startswith("file:"):
+        return root
+    return os.path.abspath(os.path.expanduser(root))
+
+
 @dataclass(frozen=True)
 class Lake:
     """The lake root holding ``playback``, ``engagement``, ``shows`` and ``users``."""
 
     root: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", qualify(self.root))
 
     def table(self, name: str) -> str:
         return join(self.root, name)
@@ -27,6 +42,9 @@ class Warehouse:
     """The offline store and the pipeline's own state, all Delta tables under one root."""
 
     root: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", qualify(self.root))
 
     # -- outputs -----------------------------------------------------------------------------
     def feature_table(self, group: str) -> str:
