@@ -81,6 +81,11 @@ class Warehouse:
         """Which raw input version each (table, dt) tile was built from."""
         return join(self.root, "state", "tile_log")
 
+    @property
+    def window_log(self) -> str:
+        """Which daily-state builds each as_of's window state was made from."""
+        return join(self.root, "state", "window_log")
+
     def window_state(self, name: str) -> str:
         """The 60-day window state carried from one as_of to the next, partitioned by ``as_of``."""
         return join(self.root, "state", "window", name)

@@ -22,8 +22,8 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from amp_features.layout import Warehouse, join
-from amp_features.offline.delta import partition_predicate, read_table, upsert
+from amp_features.layout import Warehouse
+from amp_features.offline.delta import append_records, read_latest
 
 TILE_LOG_SCHEMA = StructType(
     [
@@ -60,7 +60,7 @@ def read_tile_log(
     spark: SparkSession, warehouse: str, first: dt.date, last: dt.date
 ) -> dict[str, TileBuild]:
     """``source|dt`` -> the build that is current for that day."""
-    df = read_table(spark, Warehouse(warehouse).tile_log)
+    df = read_latest(spark, Warehouse(warehouse).tile_log, ["source", "dt"])
     if df is None:
         return {}
     rows = df.where(F.col("dt").between(F.lit(first), F.lit(last))).collect()  # small: <= days
@@ -96,22 +96,12 @@ def write_tile_logs(
     ]
     if not rows:
         return
-    df = spark.createDataFrame(rows, TILE_LOG_SCHEMA)
-    where = " OR ".join(
-        f"(source = '{source}' AND {partition_predicate('dt', list(days))})"
-        for source, days in sorted(builds.items())
-        if days
-    )
-    upsert(spark, df, Warehouse(warehouse).tile_log, ["source", "dt"], where=where)
-
-
-def window_log_path(warehouse: str) -> str:
-    return join(Warehouse(warehouse).root, "state", "window_log")
+    append_records(spark.createDataFrame(rows, TILE_LOG_SCHEMA), Warehouse(warehouse).tile_log)
 
 
 def read_window_tiles(spark: SparkSession, warehouse: str, as_of: dt.date) -> dict[str, str] | None:
     """The tile builds the window state of ``as_of`` was made from, or None if there is none."""
-    df = read_table(spark, window_log_path(warehouse))
+    df = read_latest(spark, Warehouse(warehouse).window_log, ["as_of"])
     if df is None:
         return None
     row = df.where(F.col("as_of") == F.lit(as_of)).select("tiles").first()
@@ -122,13 +112,7 @@ def write_window_log(
     spark: SparkSession, warehouse: str, as_of: dt.date, tiles: Mapping[str, str], run_id: str
 ) -> None:
     df = spark.createDataFrame([(as_of, dict(tiles), run_id)], WINDOW_LOG_SCHEMA)
-    upsert(
-        spark,
-        df,
-        window_log_path(warehouse),
-        ["as_of"],
-        where=partition_predicate("as_of", [as_of]),
-    )
+    append_records(df, Warehouse(warehouse).window_log)
 
 
 def tiles_token(builds: Mapping[str, TileBuild], keys: Iterable[str]) -> dict[str, str]:

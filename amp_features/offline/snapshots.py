@@ -58,6 +58,9 @@ COMMITS_SCHEMA = StructType(
         StructField("rows", MapType(StringType(), LongType()), False),
         StructField("validation_id", StringType(), True),
         StructField("validation_passed", BooleanType(), True),
+        # When the row was appended: a commit's row is appended again when its validation is
+        # recorded, and the newest row of a commit id is the one readers use.
+        StructField("recorded_at", TimestampType(), True),
     ]
 )
 
@@ -140,6 +143,11 @@ def write_table(
 
 def append_commit(spark: SparkSession, warehouse: str, commit: Commit) -> None:
     """Written last: readers see the new snapshot of ``commit.as_of`` from this moment on."""
+    _append(spark, warehouse, commit)
+    log.info("committed %s: versions %s", commit.describe(), commit.versions)
+
+
+def _append(spark: SparkSession, warehouse: str, commit: Commit) -> None:
     row = (
         commit.as_of,
         commit.commit_id,
@@ -152,25 +160,30 @@ def append_commit(spark: SparkSession, warehouse: str, commit: Commit) -> None:
         dict(commit.rows),
         commit.validation_id,
         commit.validation_passed,
+        dt.datetime.now(),  # naive local time, as PySpark writes timestamps
     )
     df = spark.createDataFrame([row], COMMITS_SCHEMA)
-    df.write.format("delta").mode("append").save(commits_path(warehouse))
-    log.info("committed %s: versions %s", commit.describe(), commit.versions)
+    # mergeSchema: a commit log written before ``recorded_at`` existed gains the column.
+    df.write.format("delta").mode("append").option("mergeSchema", "true").save(
+        commits_path(warehouse)
+    )
 
 
 def record_validation(
     spark: SparkSession, warehouse: str, commit: Commit, validation_id: str, passed: bool
 ) -> Commit:
-    """Bind an output validation result to the commit it validated."""
-    from delta.tables import DeltaTable
+    """Bind an output validation result to the commit it validated.
 
-    DeltaTable.forPath(spark, commits_path(warehouse)).update(
-        condition=F.col("commit_id") == F.lit(commit.commit_id),
-        set={"validation_id": F.lit(validation_id), "validation_passed": F.lit(passed)},
-    )
-    return Commit(
+    The commit log is append-only: the commit's row is appended again with the result, and
+    readers keep the last row of each commit id (``history``). An append costs a fraction of an
+    UPDATE, which would scan and rewrite the log's files.
+    """
+    bound = Commit(
         **{**commit.__dict__, "validation_id": validation_id, "validation_passed": passed}
     )
+    _append(spark, warehouse, bound)
+    log.info("validation %s of %s recorded: passed=%s", validation_id, commit.describe(), passed)
+    return bound
 
 
 # -- reads ---------------------------------------------------------------------------------------
@@ -216,8 +229,16 @@ def history(spark: SparkSession, warehouse: str, as_of: dt.date | None = None) -
         )
     if as_of is not None:
         df = df.where(F.col("as_of") == F.lit(as_of))
-    rows = df.collect()  # small: one row per completed run and date
-    return sorted((_to_commit(r) for r in rows), key=lambda c: (c.committed_at, c.commit_id))
+    if "recorded_at" not in df.columns:  # a log from before the column: one row per commit
+        df = df.withColumn("recorded_at", F.lit(None).cast("timestamp"))
+    rows = df.collect()  # small: one or two rows per completed run and date
+    # A commit id appears again when its validation is recorded: its newest row wins.
+    newest = {
+        r["commit_id"]: r
+        for r in sorted(rows, key=lambda r: (r["recorded_at"] is not None, r["recorded_at"] or 0))
+    }
+    commits = (_to_commit(r) for r in newest.values())
+    return sorted(commits, key=lambda c: (c.committed_at, c.commit_id))
 
 
 def latest_commits(spark: SparkSession, warehouse: str) -> dict[dt.date, Commit]:

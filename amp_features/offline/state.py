@@ -2,7 +2,9 @@
 carried window state and the per-run metrics. The engine asks this module; nobody else builds
 their paths or reads them directly.
 
-Every write replaces exactly the partitions it owns in one Delta commit (``offline.delta``).
+Each write is one Delta commit (``offline.delta``): the partitioned tables replace exactly the
+partitions they own (an append when the partition is new); the accounting and metrics tables
+are append-only logs read through ``read_latest``.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from pyspark.sql.types import (
 
 from amp_features.layout import Warehouse
 from amp_features.offline.delta import (
+    append_records,
     last_commit_rows,
-    partition_predicate,
+    read_latest,
     read_table,
     replace_partitions,
-    upsert,
 )
 
 
@@ -60,23 +62,17 @@ def write_input_counts(
     rows: Sequence[tuple],  # type: ignore[type-arg]
     run_id: str,
 ) -> None:
-    """Replace the accounting rows of every (table, dt) in ``rows`` in one commit; each row is
+    """Record the accounting rows of every (table, dt) in ``rows`` in one commit; each row is
     (table, dt, rows_read, rows_kept, duplicates_dropped, rows_quarantined)."""
     if not rows:
         return
-    days: dict[str, list[dt.date]] = {}
-    for r in rows:
-        days.setdefault(r[0], []).append(r[1])
-    where = " OR ".join(
-        f"(table = '{table}' AND {partition_predicate('dt', d)})"
-        for table, d in sorted(days.items())
-    )
     df = spark.createDataFrame([(*r, run_id) for r in rows], INPUT_COUNTS_SCHEMA)
-    upsert(spark, df, Warehouse(warehouse).input_counts, ["table", "dt"], where=where)
+    append_records(df, Warehouse(warehouse).input_counts)
 
 
 def read_input_counts(spark: SparkSession, warehouse: str) -> DataFrame | None:
-    return read_table(spark, Warehouse(warehouse).input_counts)
+    """The newest accounting row of each (table, dt)."""
+    return read_latest(spark, Warehouse(warehouse).input_counts, ["table", "dt"])
 
 
 # -- daily states ----------------------------------------------------------------------------------
@@ -92,10 +88,16 @@ def read_tiles(spark: SparkSession, warehouse: str, name: str) -> DataFrame:
 def write_window_state(
     spark: SparkSession, df: DataFrame, warehouse: str, name: str, day: dt.date, keep_days: int
 ) -> int:
-    """Write the window state of ``day``; states older than ``keep_days`` go in the same commit.
-    Returns the rows written (from Delta's operation metrics, no scan)."""
+    """Write the window state of ``day``; returns the rows written (Delta's operation metrics).
+
+    Old states are dropped once every ``keep_days`` days, in the same commit as that day's state:
+    a daily drop would turn every day's write into an overwrite (``offline.delta``), so between
+    drops up to ``2 * keep_days - 1`` states are kept.
+    """
     path = Warehouse(warehouse).window_state(name)
-    retention = f"as_of < '{(day - dt.timedelta(days=keep_days)).isoformat()}'"
+    retention = None
+    if day.toordinal() % keep_days == 0:
+        retention = f"as_of < '{(day - dt.timedelta(days=keep_days)).isoformat()}'"
     replace_partitions(df, path, "as_of", [day], also_delete=retention)
     return last_commit_rows(spark, path)
 
@@ -125,7 +127,7 @@ def write_runs(
     run_id: str,
     records: list[tuple],  # type: ignore[type-arg]
 ) -> None:
-    """Replace the metrics rows of (as_of, run_id, stage in records): one row per stage."""
+    """Record the metrics rows of (as_of, run_id, stage in records): one row per stage."""
     df = spark.createDataFrame(records, RUNS_SCHEMA).select(
         F.to_date("as_of").alias("as_of"),
         "run_id",
@@ -139,15 +141,9 @@ def write_runs(
         ).alias("rows"),
         "external_run_id",
     )
-    stages = ", ".join(sorted({f"'{r[2]}'" for r in records}))
-    upsert(
-        spark,
-        df,
-        Warehouse(warehouse).runs,
-        ["as_of", "run_id", "stage"],
-        where=f"as_of = '{as_of.isoformat()}' AND run_id = '{run_id}' AND stage IN ({stages})",
-    )
+    append_records(df, Warehouse(warehouse).runs)
 
 
 def read_runs(spark: SparkSession, warehouse: str) -> DataFrame | None:
-    return read_table(spark, Warehouse(warehouse).runs)
+    """The newest row of each (as_of, run_id, stage): a retried stage supersedes its attempt."""
+    return read_latest(spark, Warehouse(warehouse).runs, ["as_of", "run_id", "stage"])
