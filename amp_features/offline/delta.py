@@ -135,8 +135,11 @@ def append_records(df: DataFrame, path: str) -> None:
 def read_latest(spark: SparkSession, path: str, keys: Sequence[str]) -> DataFrame | None:
     """The newest row of each key of an ``append_records`` table, or None if there is none."""
     df = read_table(spark, path)
-    if df is None:
-        return None
+    return None if df is None else latest_rows(df, keys)
+
+
+def latest_rows(df: DataFrame, keys: Sequence[str]) -> DataFrame:
+    """The newest row of each key of a frame read from an ``append_records`` table."""
     if RECORDED_AT not in df.columns:  # written before the column: one row per key
         return df
     others = [c for c in df.columns if c not in keys]

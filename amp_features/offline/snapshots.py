@@ -34,7 +34,12 @@ from pyspark.sql.types import (
 from amp_features.errors import SnapshotMissingError, SnapshotNotValidatedError
 from amp_features.layout import Warehouse
 from amp_features.logs import log
-from amp_features.offline.delta import replace_partitions, table_exists
+from amp_features.offline.delta import (
+    append_records,
+    latest_rows,
+    replace_partitions,
+    table_exists,
+)
 from amp_features.registry import GROUPS, table_columns
 
 SHOW_ATTRIBUTES = "show_attributes"
@@ -58,9 +63,6 @@ COMMITS_SCHEMA = StructType(
         StructField("rows", MapType(StringType(), LongType()), False),
         StructField("validation_id", StringType(), True),
         StructField("validation_passed", BooleanType(), True),
-        # When the row was appended: a commit's row is appended again when its validation is
-        # recorded, and the newest row of a commit id is the one readers use.
-        StructField("recorded_at", TimestampType(), True),
     ]
 )
 
@@ -160,13 +162,10 @@ def _append(spark: SparkSession, warehouse: str, commit: Commit) -> None:
         dict(commit.rows),
         commit.validation_id,
         commit.validation_passed,
-        dt.datetime.now(),  # naive local time, as PySpark writes timestamps
     )
-    df = spark.createDataFrame([row], COMMITS_SCHEMA)
-    # mergeSchema: a commit log written before ``recorded_at`` existed gains the column.
-    df.write.format("delta").mode("append").option("mergeSchema", "true").save(
-        commits_path(warehouse)
-    )
+    # An append-only log (``delta.append_records``): a commit's row is appended again when its
+    # validation is recorded, and readers use the newest row of each commit id.
+    append_records(spark.createDataFrame([row], COMMITS_SCHEMA), commits_path(warehouse))
 
 
 def record_validation(
@@ -229,16 +228,9 @@ def history(spark: SparkSession, warehouse: str, as_of: dt.date | None = None) -
         )
     if as_of is not None:
         df = df.where(F.col("as_of") == F.lit(as_of))
-    if "recorded_at" not in df.columns:  # a log from before the column: one row per commit
-        df = df.withColumn("recorded_at", F.lit(None).cast("timestamp"))
-    rows = df.collect()  # small: one or two rows per completed run and date
-    # A commit id appears again when its validation is recorded: its newest row wins.
-    newest = {
-        r["commit_id"]: r
-        for r in sorted(rows, key=lambda r: (r["recorded_at"] is not None, r["recorded_at"] or 0))
-    }
-    commits = (_to_commit(r) for r in newest.values())
-    return sorted(commits, key=lambda c: (c.committed_at, c.commit_id))
+    df = latest_rows(df, ["commit_id"])  # a commit's validation row supersedes its first row
+    rows = df.collect()  # small: one row per completed run and date
+    return sorted((_to_commit(r) for r in rows), key=lambda c: (c.committed_at, c.commit_id))
 
 
 def latest_commits(spark: SparkSession, warehouse: str) -> dict[dt.date, Commit]:
