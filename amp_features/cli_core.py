@@ -87,18 +87,12 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 def _smoke(args: argparse.Namespace) -> int:
-    from delta.tables import DeltaTable
-    from pyspark.sql import functions as F
-
     from amp_features.cli import spark_from_args
+    from amp_features.offline.delta import smoke_test
 
     spark = spark_from_args(args)
     path = args.path or tempfile.mkdtemp(prefix="amp-smoke-") + "/table"
-    df = spark.range(1000).select(F.col("id"), (F.col("id") % 7).alias("bucket"))
-    df.write.format("delta").mode("overwrite").save(path)
-    table = DeltaTable.forPath(spark, path)
-    rows = table.toDF().count()
-    history = table.history().select("version", "operation").collect()  # small: one row a commit
+    rows, history = smoke_test(spark, path)
     log.info("smoke: wrote and read back %d rows at %s", rows, path)
-    print(f"wrote {rows} rows to Delta table {path}; history: {[tuple(r) for r in history]}")
+    print(f"wrote {rows} rows to Delta table {path}; history: {history}")
     return 0

@@ -136,6 +136,12 @@ def read_raw(spark: SparkSession, lake: str, name: str) -> DataFrame:
     return memo.frames[path]
 
 
+def read_as_stored(spark: SparkSession, lake: str, name: str) -> DataFrame:
+    """One raw table with the columns and types it has on disk, for the input suites (which
+    check the schema themselves); at the run's pinned version, like ``read_raw``."""
+    return _load(spark, Lake(lake).table(name), RAW_TABLES[name])
+
+
 def read_window(
     spark: SparkSession, lake: str, name: str, first: dt.date, last: dt.date
 ) -> DataFrame:

@@ -1,5 +1,4 @@
-"""Where the quality area keeps its files (results JSON, HTML reports, overrides), and table
-discovery for the input suites.
+"""Where the quality area keeps its files (results JSON, HTML reports, overrides).
 
 All file I/O goes through ``amp_features.files`` (local disk or S3, one abstraction); this module
 only decides the names.
@@ -8,24 +7,14 @@ only decides the names.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from amp_features import files
 from amp_features.layout import Warehouse, join
-
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
 
 exists = files.exists
 read_text = files.read_text
 write_text = files.write_text
 list_names = files.list_names
-is_delta = files.is_delta
-
-
-def read_table(spark: SparkSession, path: str) -> DataFrame:
-    reader = spark.read.format("delta") if is_delta(path) else spark.read.format("parquet")
-    return reader.load(path)
 
 
 # -- where results live ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 
 from amp_features.contract import RAW_TABLES, WINDOW_DAYS, RawTable, parse_date
 from amp_features.errors import QualityGateError
+from amp_features.ingest.read import read_as_stored
 from amp_features.layout import Lake
 from amp_features.logs import log
 from amp_features.offline import snapshots
@@ -79,9 +80,7 @@ def validate_inputs(
     policy = from_env() if policy is None else policy
     result = QualityResult("inputs", day, _run_id())
     for table in RAW_TABLES.values():
-        suite = _validate_input_table(
-            spark, Lake(lake).table(table.name), table, day, policy.of(table.name)
-        )
+        suite = _validate_input_table(spark, lake, table, day, policy.of(table.name))
         result.suites.append(suite)
     if policy.describe():
         result.profiles["empty_day_policy"] = policy.describe()
@@ -103,14 +102,15 @@ def broken_message(result: QualityResult) -> str:
 
 
 def _validate_input_table(
-    spark: SparkSession, path: str, table: RawTable, day: dt.date, policy: EmptyDayPolicy
+    spark: SparkSession, lake: str, table: RawTable, day: dt.date, policy: EmptyDayPolicy
 ) -> SuiteResult:
     name = input_suite_name(table.name)
     suite = load_suite(name)
+    path = Lake(lake).table(table.name)
     if not store.exists(path):
         return _missing_table(name, "input", table.name, path)
     try:
-        df = store.read_table(spark, path)
+        df = read_as_stored(spark, lake, table.name)
     except Exception as exc:  # an empty folder or an unreadable log: the table is broken
         log.error("cannot read %s at %s: %s", table.name, path, exc)
         return _missing_table(name, "input", table.name, path)

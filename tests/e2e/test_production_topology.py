@@ -13,9 +13,11 @@ package (its job scripts found by ``amp-features jobs path``):
 3. ``spark-submit .../jobs/backfill.py`` over D2..D3 on the cluster: D2 is already done (skipped),
    D3 is computed, validated and published.
 
-Meanwhile this process computes D1..D3 from a copy of the lake on a local disk. The feature tables
-on S3 must equal those row for row, the vectors Redis serves must equal the offline ones, every
-application must have run on the cluster, and the S3 secret must appear in no output.
+Meanwhile ``amp-features demo`` runs from the installed wheel on embedded defaults (local Spark,
+local disk, SQLite) in a folder of its own, and this process computes D1..D3 from a copy of the
+lake on a local disk. The feature tables on S3 must equal those row for row, the vectors Redis
+serves must equal the offline ones, every application must have run on the cluster, and the S3
+secret must appear in no output.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.nightly]
 HERE = Path(__file__).resolve().parent
 D1, D2, D3 = dt.date(2026, 3, 4), dt.date(2026, 3, 5), dt.date(2026, 3, 6)
 LAKE = ["--users", "60", "--days", "6", "--end-date", str(D3), "--seed", "3"]
+TABLES = ("user", "show", "creator", "user_topic", "user_creator", "show_attributes")
 STAGES = ("validate_inputs", "build_states", "rollup", "validate_outputs", "publish", "record_metrics")  # fmt: skip
 D1_SKIPPED = "^(validate_inputs|validate_outputs|publish|record_metrics)$"
 # The cluster has two 1-core, 1 GB workers; the data is tiny.
@@ -63,6 +66,8 @@ class Topology:
     local_warehouse: str
     jobs_dir: str
     dag: dict[str, Any]  # run_dag.py's result
+    demo_warehouse: str  # ``amp-features demo`` of the installed wheel (D3, local, SQLite)
+    demo_code: int
     outputs: dict[str, str] = field(default_factory=dict)  # step -> stdout + stderr
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -137,7 +142,19 @@ def topology(
     result = cwd / "dag-result.json"
     log = cwd / "dag.log"
     started = time.monotonic()
-    with open(log, "w") as out:
+    # The README's first command as a user of the wheel runs it: embedded defaults (local Spark,
+    # local disk, SQLite) in a folder of its own, on a small lake of its own.
+    demo_dir = work / "demo-cwd"
+    demo_dir.mkdir()
+    demo_args = ["amp-features", "--master", "local[1]", "demo", "--out", "out",
+                 "--users", "120", "--days", "6", "--end-date", str(D3), "--seed", "3"]  # fmt: skip
+    # Output to files: a pipe would stall a process once full.
+    with open(log, "w") as out, open(demo_dir / "demo.log", "w") as demo_out:
+        demo = subprocess.Popen(
+            [str(venv_bin / demo_args[0]), *demo_args[1:]],
+            cwd=demo_dir, env={**env, "AMP_SPARK_CONF": small},
+            stdout=demo_out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
         dag_run = subprocess.Popen(
             [python, "run_dag.py", str(dags / "amp_features_daily.py"), str(result),
              f"{D1}:{D1_SKIPPED}", str(D2)],
@@ -147,11 +164,15 @@ def topology(
             # While the cluster works: the same dates from a copy of the lake on a local disk.
             local_warehouse = _local_reference(s3_spark, s3proxy, work)
             _timed(seconds, "local reference (overlapped)", started)
+            demo.wait(timeout=3000)
+            _timed(seconds, "demo (overlapped)", started)
             code = dag_run.wait(timeout=3000)
         finally:
-            if dag_run.poll() is None:
-                dag_run.kill()
-                dag_run.wait()
+            for proc in (demo, dag_run):
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    outputs["demo"] = (demo_dir / "demo.log").read_text(errors="replace")
     _timed(seconds, "DAG, two dates", started)
     outputs["dag"] = log.read_text(errors="replace")
     assert code == 0, outputs["dag"][-8000:] + spark_standalone.logs()
@@ -169,7 +190,10 @@ def topology(
     )  # fmt: skip
     _timed(seconds, "backfill D2..D3", started)
     print(f"\nproduction topology, seconds per step: {seconds}")
-    return Topology(venv_bin, lake, warehouse, online, local_warehouse, jobs_dir, dag, outputs, seconds)  # fmt: skip
+    return Topology(
+        venv_bin, lake, warehouse, online, local_warehouse, jobs_dir, dag,
+        str(demo_dir / "out" / "warehouse"), demo.returncode, outputs, seconds,
+    )  # fmt: skip
 
 
 def _local_reference(spark: Any, s3proxy: S3Proxy, work: Path) -> str:
@@ -274,7 +298,37 @@ def test_redis_serves_the_offline_vectors_of_the_last_date(
 
 
 def test_no_output_shows_the_s3_secret(topology: Topology, s3proxy: S3Proxy) -> None:
-    assert set(topology.outputs) == {"generate", "dag", "backfill"}
+    assert set(topology.outputs) == {"generate", "demo", "dag", "backfill"}
     assert f"{topology.warehouse}" in topology.outputs["dag"]  # the real, verbose logs
     for step, output in topology.outputs.items():
         assert s3proxy.secret_key not in output, step
+
+
+# -- the installed demo ----------------------------------------------------------------------------
+def test_the_installed_demo_ran_on_embedded_defaults(topology: Topology, spark: Any) -> None:
+    from amp_features.explore import load_group, load_vectors
+    from amp_features.offline.snapshots import committed_dates
+    from amp_features.registry import vector_columns
+    from amp_features.serve import OnlineStore
+
+    out = topology.outputs["demo"]
+    assert topology.demo_code == 0, out[-5000:]
+    assert "quality:    passed" in out, out[-3000:]
+    assert committed_dates(spark, topology.demo_warehouse) == [D3]
+    # What its SQLite store serves is its offline snapshot of D3.
+    online = f"sqlite:///{Path(topology.demo_warehouse).parent / 'online.db'}"
+    assert f"online:     {online} (version " in out, out[-3000:]
+    users = sorted(r["user_id"] for r in load_group(spark, topology.demo_warehouse, "user", D3).collect())  # fmt: skip
+    shows = sorted(r["show_id"] for r in load_group(spark, topology.demo_warehouse, "show", D3).collect())  # fmt: skip
+    assert users and shows
+    users, shows = users[:6], shows[:6]
+    with OnlineStore.from_url(online) as store:
+        served = [
+            (user, show, *vector)
+            for user in users
+            for show, vector in zip(shows, store.ranking_vectors(user, shows), strict=True)
+        ]
+    pairs = [(u, s) for u in users for s in shows]
+    columns = ["user_id", "show_id", *vector_columns()]
+    offline = load_vectors(spark, topology.demo_warehouse, D3, pairs).select(*columns)
+    assert rows(offline) == sorted(served, key=repr)

@@ -10,7 +10,6 @@ matters.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import os
 import re
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from handmade import append_hand_commit
 
 TESTS = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(TESTS / "online"), str(TESTS / "quality")]
@@ -132,19 +132,7 @@ def _commit_snapshots(spark: Any, root: str) -> None:
         for t in snapshots.SNAPSHOT_TABLES
     }
     for as_of in (D1, D2):
-        snapshots.append_commit(
-            spark,
-            root,
-            snapshots.Commit(
-                as_of=as_of,
-                commit_id=snapshots.commit_id("faults", as_of),
-                run_id="faults",
-                mode="full",
-                committed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                versions=versions,
-                rows={},
-            ),
-        )
+        append_hand_commit(spark, root, as_of, "faults", versions)
 
 
 @pytest.fixture()

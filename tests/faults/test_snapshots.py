@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from handmade import append_hand_commit
 
 # The export writes from Spark's Python workers, which need this interpreter's packages.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -205,6 +206,7 @@ class Kill:
     latest: snapshots.Commit
     export: tuple[int, str, str] | None = None
     served_late_user: dict[str, Any] | None = None
+    served_nobody: dict[str, Any] | None = None  # a user with no record, at the same moment
 
 
 @dataclass
@@ -311,6 +313,7 @@ def story(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Story:
                 "export", "--as-of", str(D), "--warehouse", warehouse, "--online", online
             )
             kill.served_late_user = served(online, LATE_USER, show)
+            kill.served_nobody = served(online, NOBODY, show)
         story.kills[stage] = kill
 
     # Two runs at once: the second starts while the first holds the warehouse lease.
@@ -333,7 +336,6 @@ BEFORE_THE_COMMIT = ("validate_inputs", "build_states", "rollup")
 
 
 @pytest.mark.slow
-@pytest.mark.nightly
 @pytest.mark.parametrize("stage", RUN_STAGES)
 def test_a_kill_in_each_stage_leaves_readers_on_one_whole_commit(story: Story, stage: str) -> None:
     kill = story.kills[stage]
@@ -353,7 +355,6 @@ def test_a_kill_in_each_stage_leaves_readers_on_one_whole_commit(story: Story, s
 
 
 @pytest.mark.slow
-@pytest.mark.nightly
 def test_the_rerun_after_the_kills_gives_the_rows_of_an_uninterrupted_run(story: Story) -> None:
     assert story.final == story.truth
     code, _, err = story.final_export or (1, "", "")
@@ -365,7 +366,6 @@ def test_the_rerun_after_the_kills_gives_the_rows_of_an_uninterrupted_run(story:
 
 # -- (b) the scenario: a re-run killed between two feature-table writes -----------------------
 @pytest.mark.slow
-@pytest.mark.nightly
 def test_export_after_a_rerun_killed_midway_publishes_the_old_commit(story: Story) -> None:
     kill = story.kills["rollup"]
     # On disk the mix exists: features/user has a version the commit does not pin, and the
@@ -377,8 +377,9 @@ def test_export_after_a_rerun_killed_midway_publishes_the_old_commit(story: Stor
     assert code == 0, err
     assert f"published as_of {D}" in out
     # The late user is not served and the show keeps its old play count: the old commit, whole.
-    late, nobody = kill.served_late_user, served(story.online, NOBODY, story.show)
-    assert late is not None
+    # Read right after that export: the story's last export has since published a newer commit.
+    late, nobody = kill.served_late_user, kill.served_nobody
+    assert late is not None and nobody is not None
     old_plays = row_of(story.old, "show", story.show)[1]  # type: ignore[index]
     new_plays = row_of(story.truth, "show", story.show)[1]  # type: ignore[index]
     assert old_plays != new_plays
@@ -388,7 +389,6 @@ def test_export_after_a_rerun_killed_midway_publishes_the_old_commit(story: Stor
 
 
 @pytest.mark.slow
-@pytest.mark.nightly
 def test_export_refuses_a_commit_whose_validation_did_not_run(story: Story) -> None:
     kill = story.kills["validate_outputs"]
     assert kill.export is not None
@@ -402,7 +402,6 @@ def test_export_refuses_a_commit_whose_validation_did_not_run(story: Story) -> N
 
 # -- (c) two runs on one warehouse -----------------------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.nightly
 def test_a_second_writer_fails_fast_naming_the_holder_and_nothing_is_lost(
     spark: Any, story: Story
 ) -> None:
@@ -431,7 +430,6 @@ def test_a_second_writer_fails_fast_naming_the_holder_and_nothing_is_lost(
 
 # -- `amp-features commits list` --------------------------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.nightly
 def test_commits_list_shows_the_history_and_the_live_commit(story: Story) -> None:
     code, out, err = cli("commits", "list", "--warehouse", story.warehouse)
     assert code == 0, err
@@ -484,16 +482,7 @@ def _committed_empty_snapshots(spark: Any, warehouse: str, dates: list[dt.date])
             spark, spark.createDataFrame([], ddl), warehouse, table, dates[0]
         )
     for day in dates:
-        commit = snapshots.Commit(
-            as_of=day,
-            commit_id=snapshots.commit_id("empty", day),
-            run_id="empty",
-            mode="full",
-            committed_at=dt.datetime.now(dt.UTC),
-            versions=versions,
-            rows={},
-        )
-        snapshots.append_commit(spark, warehouse, commit)
+        append_hand_commit(spark, warehouse, day, "empty", versions)
 
 
 def test_a_date_without_a_commit_is_a_clear_error_for_every_reader(

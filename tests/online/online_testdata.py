@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from handmade import append_hand_commit
 from redisserver import REDIS_SERVER, RedisServer, _free_port  # noqa: F401 (re-exported)
 
 D1 = dt.date(2026, 1, 20)
@@ -103,19 +104,7 @@ def write_tiny_warehouse(spark: Any, root: str) -> None:
         )
         table = snapshots.SHOW_ATTRIBUTES
         versions[table], _ = snapshots.write_table(spark, attrs, root, table, day)
-        snapshots.append_commit(
-            spark,
-            root,
-            snapshots.Commit(
-                as_of=day,
-                commit_id=snapshots.commit_id("tiny", day),
-                run_id="tiny",
-                mode="full",
-                committed_at=dt.datetime.now(dt.UTC),
-                versions=versions,
-                rows={},
-            ),
-        )
+        append_hand_commit(spark, root, day, "tiny", versions)
 
 
 @dataclass

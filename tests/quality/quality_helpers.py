@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from handmade import append_hand_commit
+
 from amp_features.contract import RAW_TABLES
 from amp_features.layout import Warehouse
 from amp_features.registry import GROUPS, features_of, table_columns
@@ -106,20 +108,8 @@ def commit_snapshot(spark: Any, warehouse: Path, as_of: dt.date, run_id: str) ->
     a completed run does after writing them); returns the Commit."""
     from delta.tables import DeltaTable
 
-    from amp_features.offline import snapshots
-
     versions = {}
     for group in GROUPS:
         path = Warehouse(str(warehouse)).feature_table(group)
         versions[group] = int(DeltaTable.forPath(spark, path).history(1).first()["version"])
-    commit = snapshots.Commit(
-        as_of=as_of,
-        commit_id=snapshots.commit_id(run_id, as_of),
-        run_id=run_id,
-        mode="full",
-        committed_at=dt.datetime.now(dt.UTC),
-        versions=versions,
-        rows={},
-    )
-    snapshots.append_commit(spark, str(warehouse), commit)
-    return commit
+    return append_hand_commit(spark, str(warehouse), as_of, run_id, versions)

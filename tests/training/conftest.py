@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from handmade import append_hand_commit
 
 from amp_features.layout import Warehouse
 from amp_features.offline import snapshots
@@ -153,19 +154,7 @@ def write_warehouse(spark: Any, root: str) -> str:
     # see: the latest version of each (the tables were written once); 03-06 was never committed.
     versions = {t: 0 for t in snapshots.SNAPSHOT_TABLES}
     for as_of in SNAPSHOTS:
-        snapshots.append_commit(
-            spark,
-            root,
-            snapshots.Commit(
-                as_of=as_of,
-                commit_id=snapshots.commit_id("hand", as_of),
-                run_id="hand",
-                mode="full",
-                committed_at=dt.datetime.now(dt.UTC),
-                versions=versions,
-                rows={"user": 2},
-            ),
-        )
+        append_hand_commit(spark, root, as_of, "hand", versions, rows={"user": 2})
     return root
 
 

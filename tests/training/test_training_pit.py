@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from chispa import assert_df_equality
+from handmade import append_hand_commit
 from pyspark.sql import functions as F
 
 from amp_features import build_training_set
@@ -64,19 +65,7 @@ def test_readers_see_the_commit_not_later_writes(spark, pit_warehouse, examples_
     # A commit that pins the new version is what makes it visible.
     old = snapshots.resolve(spark, wh, day)
     versions = {**old.versions, "user": old.versions["user"] + 1}
-    snapshots.append_commit(
-        spark,
-        wh,
-        snapshots.Commit(
-            as_of=day,
-            commit_id=snapshots.commit_id("again", day),
-            run_id="again",
-            mode="full",
-            committed_at=dt.datetime.now(UTC),
-            versions=versions,
-            rows={},
-        ),
-    )
+    append_hand_commit(spark, wh, day, "again", versions)
     assert build_training_set(spark, examples, wh).first()["sessions_60d"] == 1000
 
 
