@@ -507,11 +507,13 @@ class SqliteBackend(Backend):
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         self.url = redact(url)
         _, self.prefix = _split_prefix(url)
-        # The path straight from the URL: a round trip through urlunsplit turns the absolute
+        # Split the URL as given: _split_prefix's urlunsplit round trip turns the absolute
         # ``sqlite:////abs`` (SQLAlchemy's spelling) into the relative ``sqlite://abs``.
-        rest = url.split("://", 1)[1].split("?", 1)[0]
-        path = "/" + rest.lstrip("/") if rest.startswith("/") else rest
-        if not rest.strip("/") or path.endswith("/"):
+        parts = urlsplit(url)
+        path = parts.netloc + parts.path
+        if path.startswith("//"):
+            path = "/" + path.lstrip("/")
+        if not path.strip("/") or path.endswith("/"):
             raise ConfigError(
                 f"SQLite URL {self.url!r} names no file: use sqlite:///path/online.db"
             )
