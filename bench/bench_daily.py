@@ -40,6 +40,7 @@ from docsection import write_section
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(ROOT / ".venv" / "bin" / "amp-features")
 RUNS = ("full", "incremental")
+WORK = "/tmp/amp-bench/daily"
 
 
 class TreeUsage(PeakRss):
@@ -73,10 +74,13 @@ def _self_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_cli(args: list[str], log_path: Path, conf: dict[str, str]) -> dict:
+def run_cli(
+    args: list[str], log_path: Path, conf: dict[str, str], prefix: list[str] | None = None
+) -> dict:
     """Run ``amp-features`` with ``--conf`` flags; every output line is written to ``log_path``
-    stamped with this process's wall clock (stage_profile's time windows come from them)."""
-    cmd = [CLI]
+    stamped with this process's wall clock (stage_profile's time windows come from them).
+    ``prefix`` replaces the command itself (a profiler in front of the CLI, say)."""
+    cmd = list(prefix or [CLI])
     for k, v in conf.items():
         cmd += ["--conf", f"{k}={v}"]
     cmd += args
@@ -160,7 +164,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lake", default="/tmp/amp-bench/lake")
     parser.add_argument("--as-of", default="2026-11-20")
-    parser.add_argument("--work", default="/tmp/amp-bench/daily")
+    parser.add_argument("--work", default=WORK)
     parser.add_argument("--driver-memory", default="8g")
     parser.add_argument("--conf", action="append", default=[], help="extra Spark k=v (repeat)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="DuckDB threads")
@@ -173,6 +177,12 @@ def main() -> int:
     parser.add_argument("--no-docs", action="store_true", help="print the docs section instead")
     parser.add_argument("--docs-from", metavar="JSON", help="only rewrite the docs section")
     parser.add_argument("--notes", metavar="MD", help="Markdown appended to the docs section")
+    parser.add_argument(
+        "--shape", default="", help="the lake's shape, named in the docs heading (dense, sparse)"
+    )
+    parser.add_argument(
+        "--section", default="daily", help="the docs section to write (one per lake shape)"
+    )
     args = parser.parse_args()
     if args.docs_from:
         r = json.loads(Path(args.docs_from).read_text())
@@ -354,10 +364,14 @@ def write_docs(r: dict, args: argparse.Namespace) -> None:
     tol = r.get("rel_tol", args.rel_tol)
     lake_rows = ", ".join(f"`{k}` {v:,}" for k, v in lake["rows"].items())
     paragraphs = [
-        "## Daily run: DuckDB vs full vs incremental (issue 17)",
+        "### Daily run: DuckDB vs full vs incremental"
+        + (f", {args.shape} lake" if args.shape else "")
+        + " (issue 17)",
         "Commands (`--reuse-prepared` re-uses the untimed D-1 warehouse of an earlier run):",
         f"    .venv/bin/{lake['command']}\n"
-        f"    .venv/bin/python bench/bench_daily.py --lake {r['lake']} --as-of {r['as_of']}",
+        f"    .venv/bin/python bench/bench_daily.py --lake {r['lake']} --as-of {r['as_of']}"
+        + (f" --work {args.work}" if args.work != WORK else "")
+        + (f" --shape {args.shape} --section {args.section}" if args.section != "daily" else ""),
         f"Lake: {lake_rows} rows, generated in {lake.get('seconds') or '?'} s. Window of "
         f"{r['as_of']}: {w['playback_rows_read']:,} raw playback rows "
         f"({w['playback_events_kept']:,} valid events after deduplication, "
@@ -389,7 +403,7 @@ def write_docs(r: dict, args: argparse.Namespace) -> None:
     if args.no_docs:
         print(body)
     else:
-        write_section("daily", body)
+        write_section(args.section, body)
 
 
 if __name__ == "__main__":

@@ -143,7 +143,11 @@ def _histograms_png(
             ax.legend(fontsize=7)
     for j in range(len(features), nrows * cols):
         axes[j // cols][j % cols].axis("off")
-    fig.tight_layout()
+    # Fixed margins: tight_layout measures every text box and took 3.5 s of a small day's run.
+    top = 1 - 0.55 / (2.6 * nrows)
+    fig.subplots_adjust(
+        left=0.04, right=0.99, bottom=0.25 / nrows, top=top, wspace=0.2, hspace=0.75
+    )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80)
     plt.close(fig)
