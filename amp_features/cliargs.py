@@ -5,6 +5,9 @@ session built from them. Kept apart from ``session`` so that parsing flags impor
 from __future__ import annotations
 
 import argparse
+import importlib
+import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
@@ -31,8 +34,40 @@ def add_spark_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default=None, help="INFO (default), DEBUG, WARNING")
 
 
-def session_from_args(app_name: str, args: argparse.Namespace) -> SparkSession:
-    """A session built from the flags of ``add_spark_args``."""
+# What a command that validates imports later: Great Expectations alone is about 5 s of pure
+# Python on this machine, the JVM's start about as long spent waiting on a child process.
+QUALITY_MODULES = ("great_expectations",)
+
+
+def _import_in_background(modules: Sequence[str]) -> threading.Thread:
+    """Import ``modules`` on a daemon thread, so that their import overlaps the JVM's start.
+
+    What they share with the main thread (pandas, PySpark) is imported before the thread starts,
+    so the two never wait on one module's import lock. A failure is left to the real import
+    later, which raises it where it is used.
+    """
+    import pandas  # noqa: F401
+    import pyspark.sql  # noqa: F401
+
+    def work() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # re-raised where the module is really imported
+                continue
+
+    thread = threading.Thread(target=work, name="amp-features-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def session_from_args(
+    app_name: str, args: argparse.Namespace, *, preload: Sequence[str] = ()
+) -> SparkSession:
+    """A session built from the flags of ``add_spark_args``; ``preload`` names modules the
+    command will need (e.g. ``QUALITY_MODULES``), imported while the JVM starts."""
     from amp_features.session import build_session, parse_conf_pairs
 
+    if preload:
+        _import_in_background(preload)
     return build_session(app_name, master=args.master, conf=parse_conf_pairs(args.conf))

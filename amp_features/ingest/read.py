@@ -149,16 +149,27 @@ def read_window(
     return read_raw(spark, lake, name).where(F.col("dt").between(F.lit(first), F.lit(last)))
 
 
-def check_unique_key(df: DataFrame, table: RawTable) -> None:
-    """A dimension with a repeated key is a broken table (contract section 1)."""
-    dupes = df.groupBy(table.key).count().where(F.col("count") > 1)
-    examples = dupes.orderBy(F.col("count").desc(), table.key).limit(3).collect()  # small: 3
-    if examples:
-        total = dupes.count()
+def check_unique_key(df: DataFrame, table: RawTable) -> int:
+    """A dimension with a repeated key is a broken table (contract section 1); returns its rows.
+
+    One aggregation gives both the rows and the number of repeated keys; only a broken table
+    pays for a second query that picks the examples of its message.
+    """
+    per_key = df.groupBy(table.key).count()
+    summary = per_key.agg(
+        F.sum("count").alias("rows"),
+        F.sum(F.when(F.col("count") > 1, 1).otherwise(0)).alias("repeated"),
+    ).first()  # small: one row
+    rows = int(summary["rows"] or 0) if summary else 0
+    repeated = int(summary["repeated"] or 0) if summary else 0
+    if repeated:
+        dupes = per_key.where(F.col("count") > 1)
+        examples = dupes.orderBy(F.col("count").desc(), table.key).limit(3).collect()  # small: 3
         shown = ", ".join(f"{r[table.key]!r} x{r['count']}" for r in examples)
         raise BrokenTableError(
-            f"table {table.name}: key {table.key} is repeated for {total} value(s), e.g. {shown}"
+            f"table {table.name}: key {table.key} is repeated for {repeated} value(s), e.g. {shown}"
         )
+    return rows
 
 
 def partition_fingerprints(

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from amp_features.cliargs import session_from_args
+from amp_features.cliargs import QUALITY_MODULES, session_from_args
 from amp_features.errors import AmpFeaturesError, ConfigError
 
 if TYPE_CHECKING:
@@ -72,7 +72,8 @@ def job_session(app_name: str, args: argparse.Namespace) -> Iterator[SparkSessio
     if SparkContext._active_spark_context is not None:
         yield SparkSession.active()
         return
-    spark = session_from_args(app_name, args)
+    # Every job runs a quality suite (the compute stages, the backfill's days).
+    spark = session_from_args(app_name, args, preload=QUALITY_MODULES)
     try:
         yield spark
     finally:

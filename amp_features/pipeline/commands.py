@@ -50,11 +50,13 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_demo)
 
 
-def _spark(args: argparse.Namespace) -> Any:
-    """The session from the global flags (from ``cliargs``: a command never imports the CLI)."""
-    from amp_features.cliargs import session_from_args
+def _spark(args: argparse.Namespace, *, validates: bool = False) -> Any:
+    """The session from the global flags (from ``cliargs``: a command never imports the CLI);
+    for a command that ``validates``, Great Expectations is imported while the JVM starts."""
+    from amp_features.cliargs import QUALITY_MODULES, session_from_args
 
-    return session_from_args(f"amp-features {args.command}", args)
+    preload = QUALITY_MODULES if validates else ()
+    return session_from_args(f"amp-features {args.command}", args, preload=preload)
 
 
 def _print_result(result: Any) -> None:
@@ -70,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
     from amp_features.pipeline.runner import RUN_STAGES, RunContext, Targets, run_stages
 
     as_of = parse_date(args.as_of)
-    spark = _spark(args)
+    spark = _spark(args, validates=not args.skip_validation)
     ctx = RunContext(
         spark,
         as_of,
@@ -142,7 +144,7 @@ def _demo(args: argparse.Namespace) -> int:
     lake, warehouse = os.path.join(out, "lake"), os.path.join(out, "warehouse")
     online = f"sqlite:///{os.path.join(out, 'online.db')}"
     end = parse_date(args.end_date)
-    spark = _spark(args)
+    spark = _spark(args, validates=True)
 
     log.info("demo: generating a lake of %d users over %d days in %s", args.users, args.days, lake)
     generate_lake(spark, lake, users=args.users, days=args.days, end_date=end, seed=args.seed)

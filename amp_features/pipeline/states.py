@@ -83,8 +83,7 @@ def check_inputs(spark: SparkSession, lake: str, as_of: dt.date | str) -> dict[s
     for name, table in RAW_TABLES.items():
         df = read_raw(spark, lake, name)
         if table.is_dimension:
-            check_unique_key(df, table)
-            counts[f"{name}_rows"] = df.count()
+            counts[f"{name}_rows"] = check_unique_key(df, table)
     first, last = window_bounds(day)
     for name in FACT_TABLES:
         # From D-60, the days build_states needs: within a run the lookup is then done once.

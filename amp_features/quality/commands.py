@@ -63,7 +63,7 @@ def _validate(args: argparse.Namespace) -> int:
 
     if args.target == "inputs" and not args.lake:
         raise ConfigError("validate inputs needs --lake")
-    spark = spark_from_args(args)
+    spark = spark_from_args(args, validates=True)
     if args.target == "inputs":
         # Raises QualityGateError (exit 1, one line) when a table is broken.
         from amp_features.quality import policy

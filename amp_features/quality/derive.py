@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, TimestampType
 
@@ -81,67 +81,63 @@ def affinity_sums(df: DataFrame, user: str, affinity: str) -> DataFrame:
 
 
 def rows_and_nulls(df: DataFrame, as_ofs: list[dt.date], features: list[str]) -> DataFrame:
-    """Per as_of in ``as_ofs``: ``rows`` and ``nulls_<feature>`` for every feature."""
+    """Per as_of in ``as_ofs``: ``rows``, and ``nulls_<f>``, ``min_<f>`` and ``max_<f>`` (as
+    doubles) for every feature ``f``: the null rates and the histograms' ranges in one pass."""
     aggs = [F.count(F.lit(1)).alias("rows")]
-    aggs += [F.sum(F.col(f).isNull().cast("bigint")).alias(f"nulls_{f}") for f in features]
+    for f in features:
+        value = F.col(f).cast("double")
+        aggs += [
+            F.sum(F.col(f).isNull().cast("bigint")).alias(f"nulls_{f}"),
+            F.min(value).alias(f"min_{f}"),
+            F.max(value).alias(f"max_{f}"),
+        ]
     return (
         df.where(F.col("as_of").isin([F.lit(d) for d in as_ofs]))
         .groupBy(F.col("as_of"))
         .agg(*aggs)
-        .select("as_of", "rows", *[f"nulls_{f}" for f in features])
+        .select("as_of", "rows", *[f"{k}_{f}" for f in features for k in ("nulls", "min", "max")])
     )
 
 
 def histogram_counts(
-    df: DataFrame, as_ofs: list[dt.date], features: list[str], bins: int
+    df: DataFrame,
+    as_ofs: list[dt.date],
+    ranges: dict[str, tuple[float, float]],
+    bins: int,
 ) -> DataFrame:
-    """Per (feature, as_of, bin): count of non-null values, with bins shared by the as_ofs.
+    """Per (feature, as_of, bin): count of non-null values, in ``bins`` equal bins over the
+    feature's ``ranges[f] = (lo, hi)`` (shared by the as_ofs, from ``rows_and_nulls``).
 
     Output columns: feature, as_of, bin, lo, hi, count. Values are cast to double; booleans
-    fall in bins 0 (false) and ``bins - 1`` (true).
+    fall in bins 0 (false) and ``bins - 1`` (true). The bounds are literals, so the counts are
+    one aggregation whose partial sums are all that is shuffled (at most features x as_ofs x
+    bins rows), not every value.
     """
-    long = (
-        df.where(F.col("as_of").isin([F.lit(d) for d in as_ofs]))
-        .select(
-            F.col("as_of"),
-            F.explode(
-                F.array(
-                    *[
-                        F.struct(F.lit(f).alias("feature"), F.col(f).cast("double").alias("v"))
-                        for f in features
-                    ]
-                )
-            ).alias("fv"),
+    binned = [
+        F.struct(
+            F.lit(f).alias("feature"),
+            _bin(F.col(f).cast("double"), lo, hi, bins).alias("bin"),
+            F.lit(float(lo)).alias("lo"),
+            F.lit(float(hi)).alias("hi"),
         )
-        .select("as_of", F.col("fv.feature").alias("feature"), F.col("fv.v").alias("v"))
-        .where(F.col("v").isNotNull())
-    )
-    # The range of each feature as a window over its values, not a grouped table joined back:
-    # the rows are shuffled once, by feature, and the count by (feature, ...) below reuses that
-    # partitioning (one shuffle and no broadcast instead of two shuffles and a broadcast).
-    whole = Window.partitionBy("feature").rowsBetween(
-        Window.unboundedPreceding, Window.unboundedFollowing
-    )
-    ranged = long.select(
-        "feature",
-        "as_of",
-        "v",
-        F.min("v").over(whole).alias("lo"),
-        F.max("v").over(whole).alias("hi"),
-    )
-    width = (F.col("hi") - F.col("lo")) / F.lit(bins)
-    binned = ranged.select(
-        "feature",
-        "as_of",
-        "lo",
-        "hi",
-        F.when(width == 0, F.lit(0))
-        .otherwise(F.least(F.floor((F.col("v") - F.col("lo")) / width), F.lit(bins - 1)))
-        .cast("int")
-        .alias("bin"),
-    )
+        for f, (lo, hi) in ranges.items()
+    ]
+    if not binned:
+        empty = "feature string, as_of date, bin int, lo double, hi double, count bigint"
+        return df.sparkSession.createDataFrame([], empty)
     return (
-        binned.groupBy("feature", "as_of", "bin", "lo", "hi")
+        df.where(F.col("as_of").isin([F.lit(d) for d in as_ofs]))
+        .select("as_of", F.explode(F.array(*binned)).alias("fb"))
+        .where(F.col("fb.bin").isNotNull())
+        .groupBy("fb.feature", "as_of", "fb.bin", "fb.lo", "fb.hi")
         .agg(F.count(F.lit(1)).alias("count"))
         .select("feature", "as_of", "bin", "lo", "hi", "count")
     )
+
+
+def _bin(value: Column, lo: float, hi: float, bins: int) -> Column:
+    """The bin of ``value`` in [lo, hi] (null for a null value; all in bin 0 when lo == hi)."""
+    if hi <= lo:
+        return F.when(value.isNotNull(), F.lit(0))
+    width = (hi - lo) / bins
+    return F.least(F.floor((value - F.lit(lo)) / F.lit(width)), F.lit(bins - 1)).cast("int")

@@ -11,8 +11,6 @@ import html
 import io
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import functions as F
-
 from amp_features.offline import snapshots
 from amp_features.offline.snapshots import Commit
 from amp_features.quality import derive, store
@@ -174,12 +172,15 @@ def _group_section(
     prev_day = dt.date.fromisoformat(prev) if prev else None
     as_ofs = [day] + ([prev_day] if prev_day else [])
     hist: dict[str, dict[str, list[int]]] = {}
-    ranges: dict[str, tuple[float, float]] = {}
-    counted = derive.histogram_counts(df.where(F.col("as_of").isin(as_ofs)), as_ofs, features, BINS)
+    # The ranges come from the validation's profile pass (null for an all-null feature).
+    stats = profile["features"]
+    ranges = {
+        f: (stats[f]["range"][0], stats[f]["range"][1]) for f in features if stats[f].get("range")
+    }
+    counted = derive.histogram_counts(df, as_ofs, ranges, BINS)
     for r in counted.collect():  # small: at most features x 2 as_ofs x BINS rows
         which = "current" if r["as_of"] == day else "previous"
         hist.setdefault(r["feature"], {}).setdefault(which, [0] * BINS)[r["bin"]] += r["count"]
-        ranges[r["feature"]] = (float(r["lo"]), float(r["hi"]))
     table = ["<table><tr><th>feature</th><th>range</th><th>null rate</th>"
              "<th>previous null rate</th></tr>"]  # fmt: skip
     for f in features:

@@ -307,10 +307,14 @@ def _profile(
         rate = int(cur[f"nulls_{f}"]) / rows if cur and rows else None
         prev_rate = int(prev[f"nulls_{f}"]) / prev_rows if prev and prev_rows else None
         change = abs(rate - prev_rate) if rate is not None and prev_rate is not None else None
+        # The histograms' range, shared by both as_ofs (null when the feature is all null).
+        lows = [r[f"min_{f}"] for r in (cur, prev) if r and r[f"min_{f}"] is not None]
+        highs = [r[f"max_{f}"] for r in (cur, prev) if r and r[f"max_{f}"] is not None]
         out["features"][f] = {
             "null_rate": rate,
             "previous_null_rate": prev_rate,
             "change": change,
+            "range": [float(min(lows)), float(max(highs))] if lows else None,
         }
     return out
 

@@ -198,8 +198,10 @@ def test_missing_column_fails_before_writing(spark, tmp_path):
 
 def test_repeated_dimension_key_is_broken_table(spark, tmp_path):
     lake = write_lake(spark, tmp_path / "lake", shows=[*SHOWS, SHOWS[0]], users=USERS)
-    with pytest.raises(BrokenTableError, match="table shows: key show_id is repeated"):
+    with pytest.raises(BrokenTableError, match="table shows: key show_id is repeated") as err:
         api.check_inputs(spark, lake, D)
+    # One key repeated once: the count and the example name it.
+    assert f"repeated for 1 value(s), e.g. {SHOWS[0][0]!r} x2" in str(err.value)
 
 
 def test_parquet_lake_and_extra_columns(spark, tmp_path: Path):

@@ -75,3 +75,39 @@ def test_volume_compares_the_day_with_the_previous_days() -> None:
     assert (got["rows"], got["baseline"], got["ratio"]) == (50, 200.0, 0.25)
     first = volume([("2026-03-10", 5)], day, 7).to_dict("records")[0]
     assert first["ratio"] is None
+
+
+def test_histogram_counts_bin_each_feature_over_its_range_at_both_as_ofs(spark: Any) -> None:
+    d1, d2 = dt.date(2026, 5, 19), dt.date(2026, 5, 20)
+    df = spark.createDataFrame(
+        [
+            (d2, 0, 1.0, None, True),
+            (d2, 10, 1.0, None, False),
+            (d2, 5, 1.0, None, True),
+            (d1, 9, None, None, True),
+            (dt.date(2026, 5, 1), 3, 7.0, None, True),  # another as_of: not counted
+        ],
+        "as_of date, n bigint, flat double, gone double, flag boolean",
+    )
+    profile = {
+        r["as_of"]: r
+        for r in derive.rows_and_nulls(df, [d1, d2], ["n", "flat", "gone", "flag"]).collect()
+    }
+    assert (profile[d2]["rows"], profile[d2]["nulls_flat"], profile[d1]["nulls_flat"]) == (3, 0, 1)
+    assert (profile[d2]["min_n"], profile[d2]["max_n"], profile[d1]["max_n"]) == (0.0, 10.0, 9.0)
+    assert profile[d2]["min_gone"] is None
+    ranges = {"n": (0.0, 10.0), "flat": (1.0, 1.0), "flag": (0.0, 1.0)}  # "gone": all null
+    got = {
+        (r["feature"], r["as_of"], r["bin"]): (r["count"], r["lo"], r["hi"])
+        for r in derive.histogram_counts(df, [d1, d2], ranges, 4).collect()
+    }
+    assert got == {
+        ("n", d2, 0): (1, 0.0, 10.0),
+        ("n", d2, 2): (1, 0.0, 10.0),  # 5 of 0..10 in 4 bins
+        ("n", d2, 3): (1, 0.0, 10.0),  # the maximum falls in the last bin
+        ("n", d1, 3): (1, 0.0, 10.0),
+        ("flat", d2, 0): (3, 1.0, 1.0),  # a constant: one bin
+        ("flag", d2, 0): (1, 0.0, 1.0),
+        ("flag", d2, 3): (2, 0.0, 1.0),
+        ("flag", d1, 3): (1, 0.0, 1.0),
+    }
