@@ -13,12 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from amp_features import __version__
-from amp_features.cliargs import (
-    QUALITY_MODULES,
-    OneLineErrorParser,
-    add_spark_args,
-    session_from_args,
-)
+from amp_features.cliargs import OneLineErrorParser, add_spark_args, session_from_args
 from amp_features.errors import AmpFeaturesError
 from amp_features.logs import configure_logging
 
@@ -38,8 +33,7 @@ COMMAND_MODULES = (
 def spark_from_args(args: argparse.Namespace, *, validates: bool = False) -> SparkSession:
     """Build the session from the global --master/--conf flags (only the CLI does this); for a
     command that ``validates``, Great Expectations is imported while the JVM starts."""
-    preload = QUALITY_MODULES if validates else ()
-    return session_from_args(f"amp-features {args.command}", args, preload=preload)
+    return session_from_args(f"amp-features {args.command}", args, validates=validates)
 
 
 def installed_version() -> str:

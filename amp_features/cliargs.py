@@ -39,7 +39,7 @@ def add_spark_args(parser: argparse.ArgumentParser) -> None:
 QUALITY_MODULES = ("great_expectations",)
 
 
-def _import_in_background(modules: Sequence[str]) -> threading.Thread:
+def _import_in_background(modules: Sequence[str]) -> None:
     """Import ``modules`` on a daemon thread, so that their import overlaps the JVM's start.
 
     What they share with the main thread (pandas, PySpark) is imported before the thread starts,
@@ -56,18 +56,16 @@ def _import_in_background(modules: Sequence[str]) -> threading.Thread:
             except Exception:  # re-raised where the module is really imported
                 continue
 
-    thread = threading.Thread(target=work, name="amp-features-preload", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=work, name="amp-features-preload", daemon=True).start()
 
 
 def session_from_args(
-    app_name: str, args: argparse.Namespace, *, preload: Sequence[str] = ()
+    app_name: str, args: argparse.Namespace, *, validates: bool = False
 ) -> SparkSession:
-    """A session built from the flags of ``add_spark_args``; ``preload`` names modules the
-    command will need (e.g. ``QUALITY_MODULES``), imported while the JVM starts."""
+    """A session built from the flags of ``add_spark_args``; for a command that ``validates``,
+    the quality modules are imported while the JVM starts."""
     from amp_features.session import build_session, parse_conf_pairs
 
-    if preload:
-        _import_in_background(preload)
+    if validates:
+        _import_in_background(QUALITY_MODULES)
     return build_session(app_name, master=args.master, conf=parse_conf_pairs(args.conf))

@@ -55,6 +55,13 @@ class RedisServer:
                     raise RuntimeError(f"redis-server did not start on port {self.port}") from None
                 time.sleep(0.05)
 
+    def crash(self) -> None:
+        """SIGKILL: nothing is saved, so the next ``start`` is an empty server."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
     def stop(self) -> None:
         """SHUTDOWN SAVE: the data survives to the next ``start``, like a persistent store."""
         if self.proc is None:

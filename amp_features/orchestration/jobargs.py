@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from amp_features.cliargs import QUALITY_MODULES, session_from_args
+from amp_features.cliargs import session_from_args
 from amp_features.errors import AmpFeaturesError, ConfigError
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def job_session(app_name: str, args: argparse.Namespace) -> Iterator[SparkSessio
         yield SparkSession.active()
         return
     # Every job runs a quality suite (the compute stages, the backfill's days).
-    spark = session_from_args(app_name, args, preload=QUALITY_MODULES)
+    spark = session_from_args(app_name, args, validates=True)
     try:
         yield spark
     finally:

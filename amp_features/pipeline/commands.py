@@ -53,10 +53,9 @@ def register(sub: Any) -> None:
 def _spark(args: argparse.Namespace, *, validates: bool = False) -> Any:
     """The session from the global flags (from ``cliargs``: a command never imports the CLI);
     for a command that ``validates``, Great Expectations is imported while the JVM starts."""
-    from amp_features.cliargs import QUALITY_MODULES, session_from_args
+    from amp_features.cliargs import session_from_args
 
-    preload = QUALITY_MODULES if validates else ()
-    return session_from_args(f"amp-features {args.command}", args, preload=preload)
+    return session_from_args(f"amp-features {args.command}", args, validates=validates)
 
 
 def _print_result(result: Any) -> None:

@@ -79,13 +79,6 @@ class ConfiguredRedis(RedisServer):
     def admin(self) -> redis.Redis:
         return redis.Redis(port=self.port, password=self.config.get("requirepass"))
 
-    def crash(self) -> None:
-        """SIGKILL: nothing is saved, so the next ``start`` is an empty server."""
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-        self.proc = None
-
     def stop(self) -> None:
         if self.proc is not None and self.config.get("requirepass"):
             with contextlib.suppress(redis.RedisError):  # SHUTDOWN drops the line

@@ -172,14 +172,8 @@ def test_readers_see_one_whole_version_while_redis_freezes_stops_or_dies_in_an_e
 
         # 3. Killed while writing (no persistence): the restarted server is empty, so readers
         # get an error, never a partial version.
-        def kill() -> None:
-            assert server.proc is not None
-            server.proc.kill()
-            server.proc.wait()
-            server.proc = None
-
         with pytest.raises(OnlineStoreError, match="failed while writing the records"):
-            publish(spark, tiny_wh, D1, url, on_stage=at_writes(kill))
+            publish(spark, tiny_wh, D1, url, on_stage=at_writes(server.crash))
         (server.folder / "dump.rdb").unlink(missing_ok=True)  # SIGKILL saves nothing
         server.start()
         readers.settle("failed")
