@@ -74,10 +74,11 @@ def is_delta(spark: SparkSession, path: str) -> bool:
 
 
 def _latest_version(spark: SparkSession, path: str) -> int | None:
-    from delta.tables import DeltaTable
+    # offline.delta owns Delta's log: it reads the version without a Spark job.
+    from amp_features.offline.delta import last_commit
 
-    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
-    return None if row is None else int(row["version"])
+    latest = last_commit(spark, path)
+    return None if latest is None else latest[0]
 
 
 def _load(spark: SparkSession, path: str, table: RawTable) -> DataFrame:

@@ -17,6 +17,8 @@ late data finds the folder and takes the overwrite.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
@@ -148,13 +150,45 @@ def latest_rows(df: DataFrame, keys: Sequence[str]) -> DataFrame:
     return newest.select(*keys, *(F.col("_newest")[c].alias(c) for c in others)).select(*df.columns)
 
 
+_COMMIT_FILE = re.compile(r"\d{20}\.json")
+
+
+def last_commit(spark: SparkSession, path: str) -> tuple[int, dict[str, str]] | None:
+    """(version, operation metrics) of the Delta table's latest commit; None if not a table.
+
+    Read from the table's ``_delta_log`` through the session's Hadoop filesystem (the one Delta
+    uses, with the same S3A settings): one listing and one small JSON file. ``DeltaTable.history``
+    runs a Spark job for the same answer, about a dozen of them in a daily run. The latest
+    commit file is never removed by log clean-up, so the highest one is the table's version.
+    """
+    jvm, jspark = spark._jvm, spark._jsparkSession  # type: ignore[attr-defined]
+    assert jvm is not None
+    log_dir = jvm.org.apache.hadoop.fs.Path(f"{path.rstrip('/')}/_delta_log")
+    fs = log_dir.getFileSystem(jspark.sessionState().newHadoopConf())
+    if not fs.exists(log_dir):
+        return None
+    names = [status.getPath().getName() for status in fs.listStatus(log_dir)]
+    commits = sorted(n for n in names if _COMMIT_FILE.fullmatch(n))
+    if not commits:
+        return None
+    stream = fs.open(jvm.org.apache.hadoop.fs.Path(log_dir, commits[-1]))
+    try:
+        text = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+    finally:
+        stream.close()
+    metrics: dict[str, str] = {}
+    for line in str(text).splitlines():
+        action = json.loads(line) if line.strip() else {}
+        if "commitInfo" in action:
+            metrics = dict(action["commitInfo"].get("operationMetrics") or {})
+            break
+    return int(commits[-1].removesuffix(".json")), metrics
+
+
 def last_commit_rows(spark: SparkSession, path: str) -> int:
     """Rows written by the table's latest commit, from Delta's operation metrics (no scan)."""
-    from delta.tables import DeltaTable
-
-    row = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first()
-    metrics = (row["operationMetrics"] if row else None) or {}
-    return int(metrics.get("numOutputRows", 0))
+    latest = last_commit(spark, path)
+    return int(latest[1].get("numOutputRows", 0)) if latest else 0
 
 
 def delete_where(spark: SparkSession, path: str, predicate: str) -> None:

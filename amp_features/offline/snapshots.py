@@ -36,6 +36,7 @@ from amp_features.layout import Warehouse
 from amp_features.logs import log
 from amp_features.offline.delta import (
     append_records,
+    last_commit,
     latest_rows,
     replace_partitions,
     table_exists,
@@ -126,21 +127,19 @@ def write_table(
     The version is read from the table's history right after the write: the warehouse lease
     (``offline.lease``) guarantees no other run commits to it in between.
     """
-    from delta.tables import DeltaTable
-
     path = table_path(warehouse, table)
     created = not table_exists(spark, path)
     replace_partitions(df, path, "as_of", [as_of], comments=comments)
-    row = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics").first()
-    if row is None:  # pragma: no cover - a table that was just written has a history
-        raise SnapshotMissingError(f"table {table} at {path} has no history after a write")
-    metrics = row["operationMetrics"] or {}
+    latest = last_commit(spark, path)
+    if latest is None:  # pragma: no cover - a table that was just written has a commit
+        raise SnapshotMissingError(f"table {table} at {path} has no commit after a write")
+    version, metrics = latest
     if created:  # once per table; a later version holds the same rows as this one
         spark.sql(
             f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES "
             f"('delta.logRetentionDuration' = '{LOG_RETENTION}')"
         )
-    return int(row["version"]), int(metrics.get("numOutputRows", 0))
+    return version, int(metrics.get("numOutputRows", 0))
 
 
 def append_commit(spark: SparkSession, warehouse: str, commit: Commit) -> None:
