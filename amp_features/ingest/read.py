@@ -58,9 +58,9 @@ def one_lake_version() -> Iterator[None]:
 
 
 def _delta_check(spark: SparkSession, path: str) -> bool:
-    from delta.tables import DeltaTable
+    from amp_features.offline.delta import table_exists
 
-    return bool(DeltaTable.isDeltaTable(spark, path))
+    return table_exists(spark, path)
 
 
 def is_delta(spark: SparkSession, path: str) -> bool:
@@ -74,8 +74,7 @@ def is_delta(spark: SparkSession, path: str) -> bool:
 
 
 def _latest_version(spark: SparkSession, path: str) -> int | None:
-    # offline.delta owns Delta's log: it reads the version without a Spark job.
-    from amp_features.offline.delta import last_commit
+    from amp_features.offline.delta import last_commit  # no Spark job
 
     latest = last_commit(spark, path)
     return None if latest is None else latest[0]
@@ -84,12 +83,11 @@ def _latest_version(spark: SparkSession, path: str) -> int | None:
 def _load(spark: SparkSession, path: str, table: RawTable) -> DataFrame:
     try:
         if is_delta(spark, path):
-            reader = spark.read.format("delta")
-            if _MEMO.get() is not None:  # the version the run recorded, whatever lands meanwhile
-                version = _version(spark, path)
-                if version is not None:
-                    reader = reader.option("versionAsOf", version)
-            return reader.load(path)
+            from amp_features.offline import delta  # the one owner of Delta reads and writes
+
+            # Inside a run: the version the run recorded, whatever lands meanwhile.
+            version = _version(spark, path) if _MEMO.get() is not None else None
+            return delta.load(spark, path, version)
         return spark.read.option("basePath", path).parquet(path)
     except Exception as exc:  # Spark raises AnalysisException subclasses for missing paths
         if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):

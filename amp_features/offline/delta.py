@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -54,6 +55,16 @@ def _text(value: dt.date | str) -> str:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
+def _filesystem(spark: SparkSession, path: str) -> tuple[Any, Any, Any]:
+    """(JVM, Hadoop FileSystem, Hadoop Path) of ``path``, as Delta opens it: the session's
+    Hadoop configuration, so S3A settings and credentials are Spark's own."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None  # a classic session always has its gateway
+    root = jvm.org.apache.hadoop.fs.Path(path)
+    conf = spark._jsparkSession.sessionState().newHadoopConf()  # type: ignore[attr-defined]
+    return jvm, root.getFileSystem(conf), root
+
+
 def partitions_never_written(
     spark: SparkSession, path: str, column: str, values: Iterable[dt.date | str]
 ) -> bool:
@@ -62,11 +73,8 @@ def partitions_never_written(
     Uses the session's Hadoop FileSystem, so S3A settings and credentials are Spark's own: one
     metadata request per value (a HEAD and a LIST on S3), no Spark job.
     """
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None  # a classic session always has its gateway
+    jvm, fs, root = _filesystem(spark, path)
     hpath = jvm.org.apache.hadoop.fs.Path
-    root = hpath(path)
-    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     escape = jvm.org.apache.spark.sql.catalyst.catalog.ExternalCatalogUtils.escapePathName
     return not any(fs.exists(hpath(root, f"{column}={escape(_text(v))}")) for v in values)
 
@@ -111,8 +119,16 @@ def table_exists(spark: SparkSession, path: str) -> bool:
     return bool(DeltaTable.isDeltaTable(spark, path))
 
 
+def load(spark: SparkSession, path: str, version: int | None = None) -> DataFrame:
+    """The Delta table at ``path``, at ``version`` if given (else the latest)."""
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    return reader.load(path)
+
+
 def read_table(spark: SparkSession, path: str) -> DataFrame | None:
-    return spark.read.format("delta").load(path) if table_exists(spark, path) else None
+    return load(spark, path) if table_exists(spark, path) else None
 
 
 RECORDED_AT = "recorded_at"
@@ -161,10 +177,7 @@ def last_commit(spark: SparkSession, path: str) -> tuple[int, dict[str, str]] | 
     runs a Spark job for the same answer, about a dozen of them in a daily run. The latest
     commit file is never removed by log clean-up, so the highest one is the table's version.
     """
-    jvm, jspark = spark._jvm, spark._jsparkSession  # type: ignore[attr-defined]
-    assert jvm is not None
-    log_dir = jvm.org.apache.hadoop.fs.Path(f"{path.rstrip('/')}/_delta_log")
-    fs = log_dir.getFileSystem(jspark.sessionState().newHadoopConf())
+    jvm, fs, log_dir = _filesystem(spark, f"{path.rstrip('/')}/_delta_log")
     if not fs.exists(log_dir):
         return None
     names = [status.getPath().getName() for status in fs.listStatus(log_dir)]

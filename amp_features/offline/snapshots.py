@@ -124,7 +124,7 @@ def write_table(
 ) -> tuple[int, int]:
     """Replace the as_of partition of one snapshot table; returns (Delta version, rows written).
 
-    The version is read from the table's history right after the write: the warehouse lease
+    The version is read from the table's log right after the write: the warehouse lease
     (``offline.lease``) guarantees no other run commits to it in between.
     """
     path = table_path(warehouse, table)
