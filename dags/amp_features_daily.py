@@ -25,14 +25,29 @@ STAGES = (
     "publish",
     "record_metrics",
 )
+# Tasks when grouped: each runs its stages in one process (one spark-submit application), so a
+# date pays two JVM and executor start-ups instead of six. "compute" is what `amp-features run`
+# does and ends with the output gate; "publish" is `amp-features export`, alone so that an
+# online-store outage retries only the export.
+GROUPED_TASKS = {
+    "compute": ("validate_inputs", "build_states", "rollup", "validate_outputs", "record_metrics"),
+    "publish": ("publish",),
+}
 
 # -- parse-time configuration (environment of the DAG processor, scheduler and workers) ---------
-# embedded: each stage runs Spark in the Airflow worker's own process (local master by default).
-# spark-submit: each stage is a SparkSubmitOperator running JOBS_DIR/compute_features.py --stage.
+# embedded: each task runs Spark in the Airflow worker's own process (local master by default).
+# spark-submit: each task is a SparkSubmitOperator running JOBS_DIR/compute_features.py --stage.
 EXECUTION = os.environ.get("AMP_FEATURES_EXECUTION", "embedded").strip().lower()
 CATCHUP = os.environ.get("AMP_FEATURES_CATCHUP", "false").strip().lower() in ("1", "true", "yes")
 START_DATE = datetime.fromisoformat(os.environ.get("AMP_FEATURES_START_DATE", "2026-01-01"))
 SPARK_CONN_ID = os.environ.get("AMP_FEATURES_SPARK_CONN_ID", "amp_features_spark")
+# stages: one task per stage (the default when embedded). grouped: the two tasks of
+# GROUPED_TASKS (the default under spark-submit, where every task is a new application).
+TASKS = (
+    os.environ.get("AMP_FEATURES_TASKS", "grouped" if EXECUTION == "spark-submit" else "stages")
+    .strip()
+    .lower()
+)
 
 
 def _installed_jobs_dir() -> str:
@@ -71,6 +86,11 @@ SENSOR_TIMEOUT = timedelta(hours=float(os.environ.get("AMP_FEATURES_SENSOR_TIMEO
 SENSOR_POKE = timedelta(minutes=float(os.environ.get("AMP_FEATURES_SENSOR_POKE_MINUTES", "10")))
 if EXECUTION not in ("embedded", "spark-submit"):
     raise ValueError(f"AMP_FEATURES_EXECUTION must be embedded or spark-submit, got {EXECUTION!r}")
+if TASKS not in ("stages", "grouped"):
+    raise ValueError(f"AMP_FEATURES_TASKS must be stages or grouped, got {TASKS!r}")
+TASK_STAGES: dict[str, tuple[str, ...]] = (
+    dict(GROUPED_TASKS) if TASKS == "grouped" else {stage: (stage,) for stage in STAGES}
+)
 
 # -- run-time settings: Airflow Variable, else the worker's environment -----------------------
 SETTINGS = {  # Variable name -> environment fallback
@@ -88,8 +108,11 @@ publishes them to the online store.
 * **Schedule** `0 22 * * *` UTC as data intervals: the run with logical date D covers the day D
   and starts at 22:00 UTC on D+1, once D's raw partitions are complete. It never reads the clock.
 * **Tasks**: `wait_for_raw_partitions` (reschedule-mode sensor, times out after
-  {SENSOR_TIMEOUT}) → `validate_inputs` → `build_states` → `rollup` → `validate_outputs` →
-  `publish` → `record_metrics`. Publish runs only when `validate_outputs` succeeded.
+  {SENSOR_TIMEOUT}) → {" → ".join(f"`{t}`" for t in TASK_STAGES)}. Publish runs only when
+  `validate_outputs` succeeded. `AMP_FEATURES_TASKS=stages` gives one task per stage
+  (`validate_inputs` → `build_states` → `rollup` → `validate_outputs` → `publish` →
+  `record_metrics`); `grouped` runs `compute` ({", ".join(GROUPED_TASKS["compute"])}) and
+  `publish`, each in one process.
 * **Idempotent**: states already built are kept, D's partitions are overwritten, the online
   store is rewritten for D. Clearing any task and running it again is safe.
 * **Settings**: Variables `amp_features_lake`, `amp_features_warehouse`, `amp_features_online`
@@ -103,7 +126,7 @@ publishes them to the online store.
 * **Backfill**: `airflow backfill create --dag-id {DAG_ID} --from-date D1 --to-date D2`, or the
   faster `spark-submit "$(amp-features jobs path backfill)"` (see docs/deploy.md).
 
-Current mode: **{EXECUTION}**.
+Current mode: **{EXECUTION}**, tasks **{TASKS}**.
 """
 
 default_args = {
@@ -138,8 +161,8 @@ def _storage_args() -> list[str]:
     return [*args, "--online", online] if online else args
 
 
-def _embedded_stage(stage: str) -> Any:
-    @task(task_id=stage)
+def _embedded_task(task_id: str, stages: tuple[str, ...]) -> Any:
+    @task(task_id=task_id)
     def run_stage(ds: str | None = None, run_id: str | None = None) -> None:
         import importlib.util
         import sys
@@ -154,13 +177,13 @@ def _embedded_stage(stage: str) -> Any:
             raise FileNotFoundError(f"job script not found: {path} (set AMP_FEATURES_JOBS_DIR)")
         job = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(job)
-        argv = ["--as-of", str(ds), "--stage", stage, "--run-id", str(run_id or "")]
+        argv = ["--as-of", str(ds), "--stage", ",".join(stages), "--run-id", str(run_id or "")]
         job.run([*argv, *_storage_args()])
 
     return run_stage()
 
 
-def _spark_submit_stage(stage: str) -> Any:
+def _spark_submit_task(task_id: str, stages: tuple[str, ...]) -> Any:
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
     def var(name: str) -> str:
@@ -169,15 +192,15 @@ def _spark_submit_stage(stage: str) -> Any:
         return f"{{{{ var.value.get({name!r}, {fallback!r}) }}}}"
 
     return SparkSubmitOperator(
-        task_id=stage,
+        task_id=task_id,
         conn_id=SPARK_CONN_ID,
         application=os.path.join(JOBS_DIR, "compute_features.py"),
-        name=f"amp-features {stage} {{{{ ds }}}}",
+        name=f"amp-features {task_id} {{{{ ds }}}}",
         application_args=[
             "--as-of",
             "{{ ds }}",
             "--stage",
-            stage,
+            ",".join(stages),
             "--run-id",
             "{{ run_id }}",
             "--lake",
@@ -229,8 +252,8 @@ def amp_features_daily() -> None:
             log.info("waiting for %s: %s", ds, reason)
         return PokeReturnValue(is_done=readiness.ready)
 
-    make_stage = _spark_submit_stage if EXECUTION == "spark-submit" else _embedded_stage
-    chain(wait_for_raw_partitions(), *[make_stage(stage) for stage in STAGES])
+    make_task = _spark_submit_task if EXECUTION == "spark-submit" else _embedded_task
+    chain(wait_for_raw_partitions(), *[make_task(t, stages) for t, stages in TASK_STAGES.items()])
 
 
 amp_features_daily()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from amp_features.pipeline.runner import STAGES
+from amp_features.pipeline.runner import RUN_STAGES, STAGES
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_FILE = REPO / "dags" / "amp_features_daily.py"
@@ -109,7 +109,16 @@ def test_catchup_switch_for_range_backfills(monkeypatch: pytest.MonkeyPatch) -> 
     assert dag.start_date.date() == dt.date(2026, 2, 1)
 
 
-def test_spark_submit_mode_runs_the_job_per_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+def _submitted_stages(task) -> str:  # type: ignore[no-untyped-def]
+    assert type(task).__name__ == "SparkSubmitOperator"
+    args = task.application_args
+    assert args[args.index("--as-of") + 1] == "{{ ds }}"
+    return str(args[args.index("--stage") + 1])
+
+
+def test_spark_submit_mode_runs_one_application_per_task_group(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     _, dag = load_dag(
         monkeypatch,
         AMP_FEATURES_EXECUTION="spark-submit",
@@ -117,15 +126,36 @@ def test_spark_submit_mode_runs_the_job_per_stage(monkeypatch: pytest.MonkeyPatc
         AMP_FEATURES_JOBS_DIR="/opt/amp/jobs",
     )
     assert dag.get_task("wait_for_raw_partitions").mode == "reschedule"
-    for stage in STAGES:
-        task = dag.get_task(stage)
-        assert type(task).__name__ == "SparkSubmitOperator"
+    # Grouped by default: `compute` is what `amp-features run` does, then `publish` after it.
+    assert sorted(dag.task_ids) == ["compute", "publish", "wait_for_raw_partitions"]
+    assert dag.get_task("compute").upstream_task_ids == {"wait_for_raw_partitions"}
+    assert dag.get_task("publish").upstream_task_ids == {"compute"}
+    assert _submitted_stages(dag.get_task("compute")) == ",".join(RUN_STAGES)
+    assert _submitted_stages(dag.get_task("publish")) == "publish"
+    for task_id in ("compute", "publish"):
+        task = dag.get_task(task_id)
         assert task._conn_id == "my_spark"
         assert task.application == "/opt/amp/jobs/compute_features.py"
-        args = task.application_args
-        assert args[args.index("--stage") + 1] == stage
-        assert args[args.index("--as-of") + 1] == "{{ ds }}"
-        assert task.retries == 3
+        assert task.retries == 3 and task.execution_timeout == dt.timedelta(hours=4)
+    assert str(dag.get_task("publish").trigger_rule) in ("all_success", "TriggerRule.ALL_SUCCESS")
+    assert "tasks **grouped**" in dag.doc_md
+
+
+def test_spark_submit_mode_can_run_one_application_per_stage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, dag = load_dag(
+        monkeypatch, AMP_FEATURES_EXECUTION="spark-submit", AMP_FEATURES_TASKS="stages"
+    )
+    assert sorted(dag.task_ids) == sorted(ALL_TASKS)
+    for stage in STAGES:
+        assert _submitted_stages(dag.get_task(stage)) == stage
+
+
+def test_embedded_mode_can_group_its_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, dag = load_dag(monkeypatch, AMP_FEATURES_TASKS="Grouped")
+    assert sorted(dag.task_ids) == ["compute", "publish", "wait_for_raw_partitions"]
+    assert type(dag.get_task("compute")).__name__ != "SparkSubmitOperator"
 
 
 def test_unknown_execution_mode_is_an_import_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,3 +164,11 @@ def test_unknown_execution_mode_is_an_import_error(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("AMP_FEATURES_EXECUTION", "kubernetes")
     bag = DagBag(dag_folder=str(DAG_FILE))
     assert any("AMP_FEATURES_EXECUTION" in err for err in bag.import_errors.values())
+
+
+def test_unknown_task_grouping_is_an_import_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("AMP_FEATURES_TASKS", "per-table")
+    bag = DagBag(dag_folder=str(DAG_FILE))
+    assert any("AMP_FEATURES_TASKS" in err for err in bag.import_errors.values())
