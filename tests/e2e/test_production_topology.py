@@ -17,67 +17,27 @@ Meanwhile ``amp-features demo`` runs from the installed wheel on embedded defaul
 local disk, SQLite) in a folder of its own, and this process computes D1..D3 from a copy of the
 lake on a local disk. The feature tables on S3 must equal those row for row, the vectors Redis
 serves must equal the offline ones, every application must have run on the cluster, and the S3
-secret must appear in no output.
+secret must appear in no output. The other tests check what else lives in the bucket (the lake's
+report, quality results and HTML reports, quarantine, metrics, the released lease), what the
+training set and the DAG's sensor read from S3, and that a second writer fails fast on the S3
+warehouse's lease. tests/e2e/topology.py builds it all, once per module.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import shutil
-import subprocess
-import time
-from dataclasses import dataclass, field
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from installed import REPO, build_wheel, fresh_venv, installed_env, run
+from installed import REPO
 from redisserver import RedisServer
 from s3proxy import S3Proxy
 from sparkcluster import StandaloneCluster
+from topology import D1, D2, D3, LAKE, PREFIX, STAGES, Topology, build, keys
 
 pytestmark = [pytest.mark.slow, pytest.mark.nightly]
-
-HERE = Path(__file__).resolve().parent
-D1, D2, D3 = dt.date(2026, 3, 4), dt.date(2026, 3, 5), dt.date(2026, 3, 6)
-LAKE = ["--users", "60", "--days", "6", "--end-date", str(D3), "--seed", "3"]
-TABLES = ("user", "show", "creator", "user_topic", "user_creator", "show_attributes")
-STAGES = ("validate_inputs", "build_states", "rollup", "validate_outputs", "publish", "record_metrics")  # fmt: skip
-D1_SKIPPED = "^(validate_inputs|validate_outputs|publish|record_metrics)$"
-# The cluster has two 1-core, 1 GB workers; the data is tiny.
-SUBMIT_CONF = {
-    "spark.executor.memory": "512m",
-    "spark.cores.max": "2",
-    "spark.driver.memory": "1g",
-    "spark.sql.shuffle.partitions": "4",
-    "spark.default.parallelism": "2",
-    "spark.ui.enabled": "false",
-    "spark.databricks.delta.snapshotPartitions": "2",
-    # Each task is a short-lived app: C1-only JIT and the serial collector start the driver and
-    # executor JVMs with less CPU on the 2 shared cores (UTC as the library's own default).
-    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC -XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-}
-
-
-@dataclass
-class Topology:
-    venv_bin: Path
-    lake: str
-    warehouse: str
-    online: str
-    local_warehouse: str
-    jobs_dir: str
-    dag: dict[str, Any]  # run_dag.py's result
-    demo_warehouse: str  # ``amp-features demo`` of the installed wheel (D3, local, SQLite)
-    demo_code: int
-    outputs: dict[str, str] = field(default_factory=dict)  # step -> stdout + stderr
-    seconds: dict[str, float] = field(default_factory=dict)
-
-
-def _timed(topology_seconds: dict[str, float], step: str, started: float) -> None:
-    topology_seconds[step] = round(time.monotonic() - started, 1)
 
 
 @pytest.fixture(scope="module")
@@ -89,136 +49,8 @@ def topology(
     airflow_db: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Topology:
-    seconds: dict[str, float] = {}
     work = tmp_path_factory.mktemp("production")
-    assert not work.is_relative_to(REPO)
-    started = time.monotonic()
-    venv_bin = fresh_venv(build_wheel(work / "build"), work / "venv")
-    _timed(seconds, "wheel and venv", started)
-
-    cwd = work / "cwd"  # the user's working directory: no checkout in sight
-    cwd.mkdir()
-    root = f"s3a://{s3proxy.bucket}/production"
-    lake, warehouse = f"{root}/lake", f"{root}/warehouse"
-    online = redis_server.url("production")
-    env = installed_env(venv_bin, s3proxy.env())
-
-    def installed(*args: str, extra: dict[str, str] | None = None) -> str:
-        done = run(list(args), cwd=cwd, env={**env, **(extra or {})})
-        return done.stdout + done.stderr
-
-    outputs: dict[str, str] = {}
-    jars = installed("amp-features", "jars", "spark-submit-args", "--s3").strip()
-    assert jars.startswith("--jars "), jars
-    jars = jars.removeprefix("--jars ")
-    jobs_dir = installed("amp-features", "jobs", "path").strip()
-
-    started = time.monotonic()
-    small = ";".join(f"{k}={v}" for k, v in SUBMIT_CONF.items() if "executor" not in k)
-    outputs["generate"] = installed(
-        "amp-features", "--master", "local[2]", "generate", "--out", lake, *LAKE,
-        extra={"AMP_SPARK_CONF": small},
-    )  # fmt: skip
-    _timed(seconds, "generate on S3", started)
-
-    # -- Airflow: the DAG file in a dags folder of its own, spark-submit mode --------------------
-    dags = work / "airflow" / "dags"
-    dags.mkdir(parents=True)
-    shutil.copy2(REPO / "dags" / "amp_features_daily.py", dags)
-    shutil.copy2(HERE / "run_dag.py", cwd)
-    python = str(venv_bin / "python")
-    host, port = spark_standalone.master_url.removeprefix("spark://").split(":")
-    airflow_env = {
-        **env,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AMP_FEATURES_EXECUTION": "spark-submit",
-        "AMP_FEATURES_SPARK_CONF": ";".join(
-            [f"spark.pyspark.python={python}", *(f"{k}={v}" for k, v in SUBMIT_CONF.items())]
-        ),
-        "AIRFLOW_CONN_AMP_FEATURES_SPARK": json.dumps(
-            {"conn_type": "spark", "host": f"spark://{host}", "port": int(port)}
-        ),
-        "AIRFLOW_VAR_AMP_FEATURES_LAKE": lake,
-        "AIRFLOW_VAR_AMP_FEATURES_WAREHOUSE": warehouse,
-        "AIRFLOW_VAR_AMP_FEATURES_ONLINE": online,
-        "AIRFLOW_VAR_AMP_FEATURES_SPARK_JARS": jars,
-    }
-    result = cwd / "dag-result.json"
-    log = cwd / "dag.log"
-    started = time.monotonic()
-    # The README's first command as a user of the wheel runs it: embedded defaults (local Spark,
-    # local disk, SQLite) in a folder of its own, on a small lake of its own.
-    demo_dir = work / "demo-cwd"
-    demo_dir.mkdir()
-    demo_args = ["amp-features", "--master", "local[1]", "demo", "--out", "out",
-                 "--users", "120", "--days", "6", "--end-date", str(D3), "--seed", "3"]  # fmt: skip
-    # Output to files: a pipe would stall a process once full.
-    with open(log, "w") as out, open(demo_dir / "demo.log", "w") as demo_out:
-        demo = subprocess.Popen(
-            [str(venv_bin / demo_args[0]), *demo_args[1:]],
-            cwd=demo_dir, env={**env, "AMP_SPARK_CONF": small},
-            stdout=demo_out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        dag_run = subprocess.Popen(
-            [python, "run_dag.py", str(dags / "amp_features_daily.py"), str(result),
-             f"{D1}:{D1_SKIPPED}", str(D2)],
-            cwd=cwd, env=airflow_env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            # While the cluster works: the same dates from a copy of the lake on a local disk.
-            local_warehouse = _local_reference(s3_spark, s3proxy, work)
-            _timed(seconds, "local reference (overlapped)", started)
-            demo.wait(timeout=3000)
-            _timed(seconds, "demo (overlapped)", started)
-            code = dag_run.wait(timeout=3000)
-        finally:
-            for proc in (demo, dag_run):
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-    outputs["demo"] = (demo_dir / "demo.log").read_text(errors="replace")
-    _timed(seconds, "DAG, two dates", started)
-    outputs["dag"] = log.read_text(errors="replace")
-    assert code == 0, outputs["dag"][-8000:] + spark_standalone.logs()
-    dag = json.loads(result.read_text())
-
-    # -- the backfill, as an engineer submits it ------------------------------------------------
-    started = time.monotonic()
-    backfill = installed("amp-features", "jobs", "path", "backfill").strip()
-    submit = ["spark-submit", "--master", spark_standalone.master_url, "--jars", jars]
-    for key, value in {**SUBMIT_CONF, "spark.pyspark.python": python}.items():
-        submit += ["--conf", f"{key}={value}"]
-    outputs["backfill"] = installed(
-        *submit, backfill, "--start", str(D2), "--end", str(D3),
-        "--lake", lake, "--warehouse", warehouse, "--online", online,
-    )  # fmt: skip
-    _timed(seconds, "backfill D2..D3", started)
-    print(f"\nproduction topology, seconds per step: {seconds}")
-    return Topology(
-        venv_bin, lake, warehouse, online, local_warehouse, jobs_dir, dag,
-        str(demo_dir / "out" / "warehouse"), demo.returncode, outputs, seconds,
-    )  # fmt: skip
-
-
-def _local_reference(spark: Any, s3proxy: S3Proxy, work: Path) -> str:
-    """D1..D3 computed in this process from a copy of the S3 lake on a local disk."""
-    from pyarrow import fs
-
-    from amp_features.pipeline.api import run_features
-
-    remote = fs.S3FileSystem(
-        access_key=s3proxy.access_key,
-        secret_key=s3proxy.secret_key,
-        endpoint_override=s3proxy.endpoint.removeprefix("http://"),
-        scheme="http",
-        region=s3proxy.region,
-    )
-    lake, warehouse = work / "local" / "lake", work / "local" / "warehouse"
-    lake.mkdir(parents=True)
-    fs.copy_files(f"{s3proxy.bucket}/production/lake", str(lake), source_filesystem=remote)
-    for day in (D1, D2, D3):
-        run_features(spark, str(lake), str(warehouse), day)
-    return str(warehouse)
+    return build(s3_spark, s3proxy, redis_server, spark_standalone, work)
 
 
 def rows(df: Any) -> list[tuple[Any, ...]]:
@@ -336,3 +168,140 @@ def test_the_installed_demo_ran_on_embedded_defaults(topology: Topology, spark: 
     columns = ["user_id", "show_id", *vector_columns()]
     offline = load_vectors(spark, topology.demo_warehouse, D3, pairs).select(*columns)
     assert rows(offline) == sorted(served, key=repr)
+
+
+# -- what else lives in the bucket ------------------------------------------------------------------
+def test_generate_wrote_the_lake_and_its_report_to_s3(
+    topology: Topology, s3_spark: Any, s3proxy: S3Proxy
+) -> None:
+    from amp_features.generate.report import read_report
+
+    found = keys(s3proxy, f"{PREFIX}/lake/")
+    for table in ("playback", "engagement", "shows", "users"):
+        assert f"{PREFIX}/lake/{table}/_delta_log/00000000000000000000.json" in found, table
+    days = {k.split("/")[3] for k in found if k.startswith(f"{PREFIX}/lake/playback/dt=")}
+    span = int(LAKE[LAKE.index("--days") + 1])
+    assert days == {f"dt={D3 - dt.timedelta(days=i)}" for i in range(span)}
+    report = read_report(s3_spark, topology.lake)
+    assert report["dt_range"] == [str(D3 - dt.timedelta(days=span - 1)), str(D3)]
+
+
+def test_validation_results_reports_and_state_live_in_the_bucket(
+    topology: Topology, s3_spark: Any, s3proxy: S3Proxy
+) -> None:
+    from amp_features.quality import assert_publishable, load_result
+
+    found = set(keys(s3proxy, f"{PREFIX}/warehouse/"))
+    # D2 was validated by the DAG's tasks, D3 by the backfill; D1 ran without its suites.
+    for day in (D2, D3):
+        folder = f"{PREFIX}/warehouse/quality/as_of={day}"
+        assert {f"{folder}/inputs.json", f"{folder}/outputs.json", f"{folder}/report.html"} <= found
+        assert load_result(topology.warehouse, day, "inputs").success, day  # read back from S3
+        assert load_result(topology.warehouse, day, "outputs").success, day
+    assert not [k for k in found if k.startswith(f"{PREFIX}/warehouse/quality/as_of={D1}/")]
+    report_key = f"{PREFIX}/warehouse/quality/as_of={D3}/report.html"
+    body = s3proxy.client().get_object(Bucket=s3proxy.bucket, Key=report_key)["Body"]
+    report = body.read().decode()
+    assert "output_user" in report and str(D3) in report
+    for table in ("quarantine/playback", "metrics/input_counts", "metrics/runs"):
+        assert f"{PREFIX}/warehouse/{table}/_delta_log/00000000000000000000.json" in found, table
+    assert f"{PREFIX}/warehouse/state/lease.json" not in found  # released after each run
+    assert assert_publishable(s3_spark, topology.warehouse, D3).as_of == D3  # the gate reads S3
+
+
+def test_the_training_set_reads_the_s3_warehouse_point_in_time(
+    topology: Topology, s3_spark: Any
+) -> None:
+    from amp_features import build_training_set
+    from amp_features.explore import load_group
+    from amp_features.training import AS_OF_COL
+
+    users = sorted(r["user_id"] for r in load_group(s3_spark, topology.warehouse, "user", D3).collect())  # fmt: skip
+    shows = sorted(r["show_id"] for r in load_group(s3_spark, topology.warehouse, "show", D3).collect())  # fmt: skip
+    pairs = [(u, s) for u in users[:4] for s in shows[:3]]
+    # Examples on D3 see the snapshot of D2, on D3+1 the one of D3, on D2 the one of D1.
+    noon = dt.time(12, tzinfo=dt.UTC)
+    moments = [dt.datetime.combine(day, noon) for day in (D2, D3, D3 + dt.timedelta(days=1))]
+    examples = s3_spark.createDataFrame(
+        [(f"{u}-{s}-{t:%d}", u, s, t, 1) for (u, s) in pairs for t in moments],
+        "example_id string, user_id string, show_id string, event_ts timestamp, label int",
+    )
+    training = build_training_set(s3_spark, examples, topology.warehouse)
+    assert {r[AS_OF_COL] for r in training.select(AS_OF_COL).collect()} == {D1, D2, D3}
+    local = build_training_set(s3_spark, examples, topology.local_warehouse)
+    assert rows(training) == rows(local.select(*training.columns))
+
+
+def test_a_debug_run_on_the_cluster_logs_its_settings_but_never_the_secret(
+    topology: Topology, s3proxy: S3Proxy
+) -> None:
+    output = topology.outputs["backfill"]  # submitted with --log-level DEBUG
+    assert "session settings" in output and s3proxy.endpoint in output
+    assert f"{topology.warehouse}/features/user" in output
+    assert s3proxy.secret_key not in output
+
+
+def test_the_sensor_lists_s3_partitions_ready_and_not_ready(
+    topology: Topology, s3proxy: S3Proxy
+) -> None:
+    from amp_features.orchestration.presence import missing_raw_partitions
+
+    client, bucket = s3proxy.client(), s3proxy.bucket
+    after = D3 + dt.timedelta(days=1)
+    assert missing_raw_partitions(topology.lake, D3).ready
+    assert missing_raw_partitions(topology.lake, after).missing == (
+        f"playback: no data in partition dt={after}",
+        f"engagement: no data in partition dt={after}",
+    )
+    # A second lake arriving object by object: nothing, then the dimensions and playback of D3,
+    # then engagement's partition with only a marker file, then its data.
+    lake = f"s3a://{bucket}/sensor/lake"
+    assert [m.split(":")[0] for m in missing_raw_partitions(lake, D3).missing] == [
+        "playback", "engagement", "shows", "users",
+    ]  # fmt: skip
+
+    def copy(table: str, part: str = "") -> None:
+        for key in keys(s3proxy, f"{PREFIX}/lake/{table}/{part}"):
+            target = key.replace(f"{PREFIX}/lake/", "sensor/lake/", 1)
+            client.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key})
+
+    for table in ("shows", "users"):
+        copy(table)
+    copy("playback", f"dt={D3}/")
+    assert missing_raw_partitions(lake, D3).missing == (
+        f"engagement: no table at {lake}/engagement",
+    )
+    client.put_object(Bucket=bucket, Key=f"sensor/lake/engagement/dt={D3}/_SUCCESS", Body=b"")
+    assert missing_raw_partitions(lake, D3).missing == (
+        f"engagement: no data in partition dt={D3}",
+    )
+    copy("engagement", f"dt={D3}/")
+    assert missing_raw_partitions(lake, D3).ready
+
+
+def test_a_backfill_fails_fast_while_a_run_holds_the_s3_warehouse_lease(
+    topology: Topology, s3_spark: Any
+) -> None:
+    from amp_features.errors import WarehouseBusyError
+    from amp_features.jobs import backfill
+    from amp_features.offline import lease as leases
+    from amp_features.offline.snapshots import history
+    from amp_features.pipeline.runner import RunContext, Targets, warehouse_lease
+
+    before = history(s3_spark, topology.warehouse)
+    airflow_run = f"scheduled__{D3 + dt.timedelta(days=1)}T22:00:00+00:00"
+    targets = Targets(topology.lake, topology.warehouse)
+    holder = RunContext(s3_spark, D3, targets, external_run_id=airflow_run)
+    with warehouse_lease(holder), pytest.raises(WarehouseBusyError) as busy:
+        backfill.run(
+            ["--start", str(D2), "--end", str(D3), "--force",
+             "--lake", topology.lake, "--warehouse", topology.warehouse]
+        )  # fmt: skip
+    message = str(busy.value)
+    assert f"warehouse {topology.warehouse} is busy" in message
+    assert f"run {holder.run_id} (as_of {D3}), Airflow run {airflow_run}" in message  # the holder
+    assert f"pid {os.getpid()}" in message
+    assert history(s3_spark, topology.warehouse) == before  # it wrote nothing
+    # Once the holder is done the lease is free again: the next writer takes it at once.
+    with leases.hold(topology.warehouse, "next-run", "the next run") as lease:
+        assert lease.holder.startswith("next-run:") and lease.owner == "the next run"
