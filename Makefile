@@ -4,7 +4,7 @@ demo:
 	bash scripts/demo.sh
 test:
 	bash scripts/test.sh
-# Also the `nightly` group (production topology, wheel builds, cluster jobs, DuckDB baseline).
+# Also the `nightly` group (wheel and sdist builds, cluster jobs, DuckDB baseline).
 test-all:
 	AMP_TEST_MARK= HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-nightly} bash scripts/test.sh
 lint:

@@ -15,9 +15,10 @@ echo "[test] mypy amp_features"; mypy amp_features
 WORKERS=${AMP_TEST_WORKERS:-2}
 XDIST=()
 [ "$WORKERS" = "0" ] || XDIST=(-n "$WORKERS" --dist loadfile)
-# Two groups. `make test` (and CI) leaves out the tests marked `nightly`: the production topology,
-# the wheel builds, the spark-submit jobs on a cluster and the DuckDB baseline start a dozen JVMs
-# each and take longer together than the rest of the suite. `make test-all` runs everything.
+# Two groups. `make test` (and CI) leaves out the tests marked `nightly`: the wheel builds, the
+# spark-submit jobs on a cluster and the DuckDB baseline start a dozen JVMs each. The production
+# topology is in `make test`: collected early (tests/e2e), it gets a worker of its own from the
+# start while the other worker runs the rest. `make test-all` runs everything.
 MARK=${AMP_TEST_MARK-not nightly}
 MARKS=()
 [ -z "$MARK" ] || MARKS=(-m "$MARK")

@@ -1,5 +1,5 @@
 """The production topology, end to end: the wheel installed in a fresh virtualenv, the lake and the
-warehouse on S3 (S3Proxy), every Spark stage submitted to a standalone cluster, Redis online.
+warehouse on S3 (S3Proxy), every Spark task submitted to a standalone cluster, Redis online.
 
 What the test does is what docs/deploy.md ("Recipe: standalone cluster, S3, Airflow") tells a user
 to do; keep the two in step. From a folder outside the repository, with only the installed
@@ -7,9 +7,9 @@ package (its job scripts found by ``amp-features jobs path``):
 
 1. ``amp-features generate --out s3a://...``: a six-day lake onto S3.
 2. Airflow runs the DAG in spark-submit mode (``dag.test()``) for two consecutive dates against
-   the cluster: D1 through its two writing stages only (``build_states`` and ``rollup``; the
-   others are marked successful, to save a minute of CI), D2 through all seven tasks, publishing
-   to Redis.
+   the cluster, its stages grouped into two applications per date (``compute``, then
+   ``publish``): D1 through ``compute`` only (``publish`` is marked successful, to save a minute
+   of CI), D2 through all three tasks, publishing to Redis.
 3. ``spark-submit .../jobs/backfill.py`` over D2..D3 on the cluster: D2 is already done (skipped),
    D3 is computed, validated and published.
 
@@ -35,9 +35,11 @@ from installed import REPO
 from redisserver import RedisServer
 from s3proxy import S3Proxy
 from sparkcluster import StandaloneCluster
-from topology import D1, D2, D3, LAKE, PREFIX, STAGES, Topology, build, keys
+from topology import D1, D2, D3, LAKE, PREFIX, TASKS, Topology, build, keys
 
-pytestmark = [pytest.mark.slow, pytest.mark.nightly]
+# In `make test` (CI): the only test of S3, the wheel, the DAG's spark-submit mode and the cluster
+# together. About 18 minutes alone on 2 cores; one xdist worker runs it while the other runs the rest.
+pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,7 @@ def test_everything_ran_from_the_installed_wheel(topology: Topology) -> None:
     assert Path(topology.jobs_dir, "compute_features.py").is_file()
     # The DAG, copied away from the checkout, found the job script in the installed package.
     apps = topology.dag["applications"]
-    assert {apps[stage] for stage in STAGES} == {f"{topology.jobs_dir}/compute_features.py"}
+    assert {apps[task] for task in TASKS} == {f"{topology.jobs_dir}/compute_features.py"}
     assert str(REPO) not in topology.outputs["dag"].replace(str(REPO / ".venv"), "")
 
 
@@ -74,11 +76,12 @@ def test_the_dag_ran_both_dates_and_every_stage_on_the_cluster(
     assert (first["day"], first["state"], second["day"], second["state"]) == (
         str(D1), "success", str(D2), "success",
     )  # fmt: skip
-    assert set(second["tasks"].values()) == {"success"} and len(second["tasks"]) == 7
+    assert set(second["tasks"]) == {"wait_for_raw_partitions", *TASKS}
+    assert set(second["tasks"].values()) == {"success"}
     completed = [app["name"] for app in spark_standalone.status()["completedapps"]]  # type: ignore[union-attr]
-    # Each stage task was a spark-submit application on the master, named by its job.
-    submitted = [f"amp-features compute {D1} {s}" for s in ("build_states", "rollup")]
-    submitted += [f"amp-features compute {D2} {s}" for s in STAGES]
+    # Each task was a spark-submit application on the master, named by its job and stages.
+    submitted = [f"amp-features compute {D1} {TASKS['compute']}"]
+    submitted += [f"amp-features compute {D2} {stages}" for stages in TASKS.values()]
     submitted.append(f"amp-features backfill {D2}..{D3}")
     assert not [name for name in submitted if name not in completed], completed
     assert spark_standalone.status()["aliveworkers"] == 2
@@ -192,16 +195,19 @@ def test_validation_results_reports_and_state_live_in_the_bucket(
     from amp_features.quality import assert_publishable, load_result
 
     found = set(keys(s3proxy, f"{PREFIX}/warehouse/"))
-    # The DAG's tasks ran both suites for D2. The backfill gates the date it publishes (D3) with
-    # the output suites only (orchestration/backfill.py's FINAL_STAGES). D1 ran without suites.
+    # The DAG's compute task ran both suites for D1 and D2. The backfill gates the date it
+    # publishes (D3) with the output suites only (orchestration/backfill.py's FINAL_STAGES).
     folder = f"{PREFIX}/warehouse/quality/as_of="
-    assert {f"{folder}{D2}/{name}" for name in ("inputs.json", "outputs.json", "report.html")} | {
-        f"{folder}{D3}/outputs.json", f"{folder}{D3}/report.html"
+    names = ("inputs.json", "outputs.json", "report.html")
+    assert {f"{folder}{day}/{name}" for day in (D1, D2) for name in names} | {
+        f"{folder}{D3}/outputs.json",
+        f"{folder}{D3}/report.html",
     } <= found
-    assert load_result(topology.warehouse, D2, "inputs").success  # read back from S3
-    for day in (D2, D3):
+    assert f"{folder}{D3}/inputs.json" not in found
+    for day in (D1, D2):
+        assert load_result(topology.warehouse, day, "inputs").success, day  # read back from S3
+    for day in (D1, D2, D3):
         assert load_result(topology.warehouse, day, "outputs").success, day
-    assert not [k for k in found if k.startswith(f"{PREFIX}/warehouse/quality/as_of={D1}/")]
     report_key = f"{PREFIX}/warehouse/quality/as_of={D3}/report.html"
     body = s3proxy.client().get_object(Bucket=s3proxy.bucket, Key=report_key)["Body"]
     report = body.read().decode()
