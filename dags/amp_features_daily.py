@@ -76,7 +76,7 @@ def _spark_conf(value: str) -> dict[str, str]:
     return pairs
 
 
-# spark-submit --conf of every stage, e.g. spark.pyspark.python (the executors' Python, where
+# spark-submit --conf of every task, e.g. spark.pyspark.python (the executors' Python, where
 # amp_features is installed) and resources; never credentials (the command line is logged).
 SPARK_CONF = {
     "spark.sql.session.timeZone": "UTC",

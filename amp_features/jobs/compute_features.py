@@ -5,8 +5,9 @@
         --as-of 2026-03-01 --stage all --lake LAKE --warehouse WH --online sqlite:///online.db
 
 ``--stage`` takes ``all``, one stage or a comma-separated list (validate_inputs, build_states,
-rollup, validate_outputs, publish, record_metrics). The Airflow DAG runs one stage per task,
-either through spark-submit or by calling ``run()`` in its own process (embedded mode).
+rollup, validate_outputs, publish, record_metrics). Each task of the Airflow DAG runs one stage
+or a group of them (``AMP_FEATURES_TASKS``), either through spark-submit or by calling ``run()``
+in its own process (embedded mode).
 """
 
 from __future__ import annotations

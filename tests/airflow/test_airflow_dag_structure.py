@@ -22,6 +22,13 @@ DAG_ID = "amp_features_daily"
 ALL_TASKS = ["wait_for_raw_partitions", *STAGES]
 
 
+@pytest.fixture(autouse=True)
+def _default_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The shape under test is the default one: a developer's shell must not change it.
+    for key in ("AMP_FEATURES_EXECUTION", "AMP_FEATURES_TASKS"):
+        monkeypatch.delenv(key, raising=False)
+
+
 def load_dag(monkeypatch: pytest.MonkeyPatch | None = None, **env: str):  # type: ignore[no-untyped-def]
     from airflow.dag_processing.dagbag import DagBag
 

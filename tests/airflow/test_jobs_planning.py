@@ -116,4 +116,4 @@ def test_raw_partition_check_on_local_paths(tmp_path: Path) -> None:
 def test_unsupported_lake_scheme_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="s3a://"):
         missing_raw_partitions("gs://bucket/lake", "2026-03-01")
-    # (The S3 listing runs against a real S3-compatible server in tests/s3.)
+    # (The S3 listing runs against a real S3-compatible server in tests/e2e.)

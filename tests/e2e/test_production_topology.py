@@ -69,7 +69,7 @@ def test_everything_ran_from_the_installed_wheel(topology: Topology) -> None:
     assert str(REPO) not in topology.outputs["dag"].replace(str(REPO / ".venv"), "")
 
 
-def test_the_dag_ran_both_dates_and_every_stage_on_the_cluster(
+def test_the_dag_ran_both_dates_and_every_task_on_the_cluster(
     topology: Topology, spark_standalone: StandaloneCluster
 ) -> None:
     first, second = topology.dag["runs"]
