@@ -110,9 +110,8 @@ publishes them to the online store.
 * **Tasks**: `wait_for_raw_partitions` (reschedule-mode sensor, times out after
   {SENSOR_TIMEOUT}) → {" → ".join(f"`{t}`" for t in TASK_STAGES)}. Publish runs only when
   `validate_outputs` succeeded. `AMP_FEATURES_TASKS=stages` gives one task per stage
-  (`validate_inputs` → `build_states` → `rollup` → `validate_outputs` → `publish` →
-  `record_metrics`); `grouped` runs `compute` ({", ".join(GROUPED_TASKS["compute"])}) and
-  `publish`, each in one process.
+  ({" → ".join(f"`{s}`" for s in STAGES)}); `grouped` runs `compute`
+  ({", ".join(GROUPED_TASKS["compute"])}) and `publish`, each in one process.
 * **Idempotent**: states already built are kept, D's partitions are overwritten, the online
   store is rewritten for D. Clearing any task and running it again is safe.
 * **Settings**: Variables `amp_features_lake`, `amp_features_warehouse`, `amp_features_online`
