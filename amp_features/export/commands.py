@@ -52,10 +52,11 @@ def register(sub: Any) -> None:
 def _export(args: argparse.Namespace) -> int:
     from amp_features.cli import spark_from_args
     from amp_features.contract import parse_date
-    from amp_features.export.publish import publish
+    from amp_features.export.publish import check_store, publish
     from amp_features.quality.gate import assert_publishable
 
     as_of = parse_date(args.as_of)
+    check_store(args.online, as_of)  # an unreachable store fails before the JVM starts
     spark = spark_from_args(args)
     if args.skip_quality_gate:
         log.warning(

@@ -121,6 +121,30 @@ def readers_now(url: str, previous: str | None) -> str:
     )
 
 
+def _failed(day: dt.date, url: str, step: str, exc: BaseException, previous: str | None) -> str:
+    """The one line of a failed export: where it stopped, why, and what readers get now."""
+    return (
+        f"export of as_of {day} to {redact(url)} failed while {step}: "
+        f"{_short_cause(exc, url).rstrip('.')}. {readers_now(url, previous)}; "
+        "run the export again to complete it."
+    )
+
+
+def check_store(url: str, as_of: dt.date | str) -> None:
+    """Raise the export's own ``OnlineStoreError`` when a networked store (Redis) cannot be
+    reached, before anything starts Spark: the CLI calls it first, so an outage costs a second,
+    not a JVM start and a read of the snapshot. ``publish`` opens the store again itself."""
+    day = parse_date(as_of)
+    backend = open_backend(url)
+    try:
+        if backend.networked:
+            backend.current()
+    except Exception as exc:
+        raise OnlineStoreError(_failed(day, url, "opening the store", exc, None)) from exc
+    finally:
+        backend.close()
+
+
 def _buckets(n: int, records_per_bucket: int) -> int:
     return max(1, math.ceil(n / records_per_bucket))
 
@@ -230,11 +254,7 @@ def publish(
                 )
         backend.close()
         version = f" of version {info.version}" if info is not None else ""
-        raise OnlineStoreError(
-            f"export of as_of {day} to {shown} failed while {step}{version}: "
-            f"{_short_cause(exc, url).rstrip('.')}. {readers_now(url, previous)}; "
-            "run the export again to complete it."
-        ) from exc
+        raise OnlineStoreError(_failed(day, url, f"{step}{version}", exc, previous)) from exc
 
     try:
         stage("deleting old versions")

@@ -217,6 +217,9 @@ class Backend(ABC):
     """Control plane (driver), record writes (executors) and reads of one store."""
 
     url: str  # redacted, for messages
+    # A store behind a network connection, which can be down when an export starts (an
+    # embedded SQLite file is created by its first use instead).
+    networked: bool = False
 
     # -- registry and pointer ------------------------------------------------------------------
     @abstractmethod
@@ -316,6 +319,8 @@ class RedisBackend(Backend):
     known list of keys (cheap to delete, no SCAN), and a read of 1,000 shows is one HMGET per
     show bucket, all in one pipeline.
     """
+
+    networked = True
 
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         self.url = redact(url)
